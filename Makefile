@@ -1,0 +1,53 @@
+# Two commands for a newcomer: `make run` and `make test` (see README.md).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test venv venv-dev lint format migrate seed serve bench faults clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
+
+venv: $(VENV)/.runtime
+venv-dev: $(VENV)/.dev
+
+## make run: set up, migrate, seed the demo studio, print the logins, serve on http://127.0.0.1:8000
+run: venv
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	@echo ""
+	@echo "Serving on http://$(HOST):$(PORT)  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/docs/"
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make test: set up the dev venv if needed and run the whole suite (DATABASE_URL picks PostgreSQL)
+test: venv-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv-dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+faults: venv-dev
+	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache

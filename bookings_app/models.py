@@ -1,0 +1,264 @@
+"""Schedule and bookings (DOMAIN.md 7-10)."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from members_app.models import CreditLot, Member, Organization
+from packages_app.models import Redemption
+
+
+class Location(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="locations")
+    name = models.CharField(max_length=200)
+    address = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="location_name_unique_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeatLayout(models.Model):
+    """A grid of seats at a location (rows lettered A.., columns numbered 1..)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="seat_layouts")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="seat_layouts")
+    name = models.CharField(max_length=200)
+    rows = models.PositiveIntegerField(default=5)
+    columns = models.PositiveIntegerField(default=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["location", "name"], name="layout_name_unique_per_location")]
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.name}"
+
+
+class Seat(models.Model):
+    class Type(models.TextChoices):
+        NORMAL = "NORMAL", "Normal bike"
+        EXCLUSIVE = "EXCLUSIVE", "Exclusive bike"
+        INSTRUCTOR = "INSTRUCTOR", "Instructor"
+        PODIUM = "PODIUM", "Podium"
+        ARCHITECTURAL_COLUMN = "ARCHITECTURAL_COLUMN", "Column"
+
+    BOOKABLE_TYPES = (Type.NORMAL, Type.EXCLUSIVE)
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    layout = models.ForeignKey(SeatLayout, on_delete=models.CASCADE, related_name="seats")
+    label = models.CharField(max_length=16)
+    row = models.PositiveIntegerField()
+    column = models.PositiveIntegerField()
+    type = models.CharField(max_length=24, choices=Type.choices, default=Type.NORMAL)
+    credit_cost = models.PositiveIntegerField(default=1)
+    is_active = models.BooleanField(default=True, help_text="Off: out of order, not bookable.")
+
+    class Meta:
+        ordering = ["row", "column"]
+        constraints = [
+            models.UniqueConstraint(fields=["layout", "row", "column"], name="seat_position_unique"),
+            models.UniqueConstraint(fields=["layout", "label"], name="seat_label_unique"),
+            models.CheckConstraint(condition=Q(credit_cost__gte=1), name="seat_credit_cost_gte_1"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.is_active and self.type in self.BOOKABLE_TYPES
+
+
+class RideClass(models.Model):
+    """A class format on the timetable (API: /api/classes)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="ride_classes")
+    name = models.CharField(max_length=200)
+    name_tr = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    description_tr = models.TextField(blank=True)
+    music_genre = models.CharField(max_length=200, blank=True)
+    music_genre_tr = models.CharField(max_length=200, blank=True)
+    duration_minutes = models.PositiveIntegerField(default=50)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "class"
+        verbose_name_plural = "classes"
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="class_name_unique_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Instructor(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="instructors")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    name = models.CharField(max_length=200)
+    bio = models.TextField(blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Session(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "SCHEDULED", "Scheduled"
+        CANCELLED = "CANCELLED", "Cancelled"
+        COMPLETED = "COMPLETED", "Completed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="sessions")
+    ride_class = models.ForeignKey(RideClass, on_delete=models.PROTECT, related_name="sessions")
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="sessions")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="sessions")
+    seat_layout = models.ForeignKey(SeatLayout, on_delete=models.PROTECT, related_name="sessions")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveIntegerField()
+    # Live bookings (riders and guests) held on this session; moved with conditional F() updates
+    # while the session row is locked. The check constraint refuses an oversell in the database.
+    booked_count = models.PositiveIntegerField(default=0, editable=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
+            models.CheckConstraint(condition=Q(booked_count__lte=F("capacity")), name="session_not_over_capacity"),
+        ]
+        indexes = [models.Index(fields=["organization", "starts_at"]), models.Index(fields=["status", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.ride_class} @ {self.starts_at:%Y-%m-%d %H:%M}"
+
+
+LIVE_BOOKING_STATUSES = ("CONFIRMED", "COMPLETED", "NO_SHOW")
+LIVE = Q(status__in=LIVE_BOOKING_STATUSES)
+
+
+class Booking(models.Model):
+    class Status(models.TextChoices):
+        CONFIRMED = "CONFIRMED", "Confirmed"
+        CANCELLED = "CANCELLED", "Cancelled"
+        LATE_CANCELLED = "LATE_CANCELLED", "Late cancelled"
+        NO_SHOW = "NO_SHOW", "No-show"
+        COMPLETED = "COMPLETED", "Completed"
+
+    class PaymentType(models.TextChoices):
+        ALL_ACCESS = "ALL_ACCESS", "All Access"
+        CREDIT = "CREDIT", "Credits"
+        FRIEND_PASS = "FRIEND_PASS", "Friend pass"
+        FREE = "FREE", "Free (comp)"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="bookings")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="bookings")
+    seat = models.ForeignKey(Seat, null=True, blank=True, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONFIRMED)
+    payment_type = models.CharField(max_length=16, choices=PaymentType.choices)
+    credit_cost = models.PositiveIntegerField(default=0)
+    credits_used = models.PositiveIntegerField(default=0)
+    redemption = models.ForeignKey(
+        Redemption,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="bookings",
+        help_text="The All Access or friend-pass redemption that paid.",
+    )
+    credit_lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    is_guest = models.BooleanField(default=False)
+    guest_name = models.CharField(max_length=200, blank=True)
+    host_booking = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="guest_bookings"
+    )
+    refunded = models.BooleanField(default=False)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "seat"], condition=LIVE & Q(seat__isnull=False), name="booking_one_live_per_seat"
+            ),
+            models.UniqueConstraint(
+                fields=["session", "member"], condition=LIVE & Q(is_guest=False), name="booking_one_live_per_member"
+            ),
+            models.UniqueConstraint(
+                fields=["host_booking"], condition=LIVE & Q(is_guest=True), name="booking_one_live_guest_per_host"
+            ),
+            models.CheckConstraint(
+                condition=Q(is_guest=False) | (Q(host_booking__isnull=False) & Q(payment_type="FRIEND_PASS")),
+                name="booking_guest_has_host",
+            ),
+            models.CheckConstraint(
+                condition=Q(credits_used__lte=F("credit_cost")), name="booking_credits_used_lte_cost"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "session", "status"]),
+            models.Index(fields=["member", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} on {self.session_id} ({self.status})"
+
+
+class AllAccessUsage(models.Model):
+    """One ride taken on an All Access pass on one studio-local date (the session's start date).
+
+    Freed (deleted) when the booking is cancelled on time; kept, `was_no_show`, when the rider
+    does not come: the day stays used.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    redemption = models.ForeignKey(Redemption, on_delete=models.PROTECT, related_name="all_access_usages")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    usage_date = models.DateField()
+    slot = models.PositiveIntegerField(default=1, help_text="1..daily_ride_limit")
+    booking = models.OneToOneField(Booking, on_delete=models.PROTECT, related_name="all_access_usage")
+    was_no_show = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["usage_date", "slot"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["redemption", "usage_date", "slot"], name="all_access_one_use_per_date_slot"
+            ),
+            models.CheckConstraint(condition=Q(slot__gte=1), name="all_access_slot_gte_1"),
+        ]

@@ -1,0 +1,252 @@
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from members_app import services
+from members_app.admin_base import StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
+from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from spinning.errors import DomainError
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "first_name", "last_name", "is_staff", "is_superuser", "is_active"]
+    search_fields = ["email", "first_name", "last_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Name", {"fields": ("first_name", "last_name")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+    filter_horizontal = ()
+    list_filter = ["is_staff", "is_superuser", "is_active"]
+
+    def has_module_permission(self, request):
+        return request.user.is_superuser
+
+
+@admin.register(Organization)
+class OrganizationAdmin(TenantScopedAdmin):
+    organization_field = "pk"
+    list_display = ["name", "slug", "timezone", "currency", "credit_price", "booking_window_days"]
+    search_fields = ["name", "slug"]
+    allow_delete = False
+
+    def _org_id_of(self, obj):
+        return obj.pk
+
+    def get_queryset(self, request):
+        queryset = admin.ModelAdmin.get_queryset(self, request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(pk__in=orgs_with_role(request, self.view_roles | self.write_roles))
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def save_model(self, request, obj, form, change):
+        if change and "credit_price" in form.changed_data:
+            services.organization_update(
+                organization=obj,
+                data={f: form.cleaned_data[f] for f in form.changed_data},
+                changed_by=request.user,
+                reason="Changed in the admin",
+            )
+            return
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(CreditPriceChange)
+class CreditPriceChangeAdmin(TenantScopedAdmin):
+    list_display = [
+        "organization",
+        "credit_price_before",
+        "credit_price_after",
+        "currency",
+        "changed_by",
+        "reason",
+        "created_at",
+    ]
+    allow_add = False
+    allow_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StaffRole)
+class StaffRoleAdmin(TenantScopedAdmin):
+    list_display = ["user", "role", "organization"]
+    list_filter = ["role"]
+    autocomplete_fields = ["user"]
+
+    def save_model(self, request, obj, form, change):
+        services.staff_role_set(organization=obj.organization, user=obj.user, role=obj.role)
+
+
+class CreditAdjustmentForm(forms.Form):
+    amount = forms.IntegerField(help_text="Positive adds credits (a new lot); negative deducts.")
+    reason = forms.CharField(max_length=500)
+    expires_at = forms.DateTimeField(required=False, help_text="Only for added credits; empty = never expires.")
+
+
+class CreditLotInline(admin.TabularInline):
+    model = CreditLot
+    fields = ["source", "credits_granted", "remaining", "expires_at", "expired_at", "created_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CreditTransactionInline(admin.TabularInline):
+    model = CreditTransaction
+    fields = ["created_at", "type", "amount", "balance_before", "balance_after", "description", "performed_by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ["-seq"]
+    max_num = 0
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("performed_by")
+
+
+@admin.register(Member)
+class MemberAdmin(StaffScopedAdmin):
+    list_display = [
+        "full_name",
+        "email",
+        "organization",
+        "status",
+        "credit_balance",
+        "is_elite_member",
+        "has_all_access",
+        "created_at",
+    ]
+    list_filter = ["status", "is_elite_member", "has_all_access", "organization"]
+    search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
+    list_select_related = ["user", "organization"]
+    readonly_fields = [
+        "credit_balance",
+        "is_elite_member",
+        "has_all_access",
+        "all_access_expires_at",
+        "friend_passes_available",
+        "created_at",
+    ]
+    fields = ["organization", "user", "phone", "status", *readonly_fields]
+    autocomplete_fields = ["user"]
+    inlines = [CreditLotInline, CreditTransactionInline]
+    allow_delete = False
+    change_form_template = "admin/members_app/member/change_form.html"
+
+    @admin.display(description="Name", ordering="user__last_name")
+    def full_name(self, obj):
+        return obj.user.get_full_name()
+
+    @admin.display(description="Email", ordering="user__email")
+    def email(self, obj):
+        return obj.user.email
+
+    def get_urls(self):
+        from django.urls import path
+
+        return [
+            path(
+                "<uuid:member_id>/credit-adjustment/",
+                self.admin_site.admin_view(self.credit_adjustment_view),
+                name="members_app_member_credit_adjustment",
+            ),
+            *super().get_urls(),
+        ]
+
+    def credit_adjustment_view(self, request, member_id):
+        from django.template.response import TemplateResponse
+
+        member = self.get_queryset(request).filter(pk=member_id).first()
+        if member is None or not self.has_change_permission(request, member):
+            messages.error(request, "No such member.")
+            return redirect("admin:members_app_member_changelist")
+        form = CreditAdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                txn = services.credit_adjustment_create(
+                    organization=member.organization,
+                    member_id=member.pk,
+                    amount=form.cleaned_data["amount"],
+                    reason=form.cleaned_data["reason"],
+                    expires_at=form.cleaned_data["expires_at"],
+                    performed_by=request.user,
+                )
+            except DomainError as exc:
+                form.add_error(None, f"{exc.detail} ({exc.code})")
+            else:
+                messages.success(request, f"{txn.get_type_display()} {txn.amount:+d}: balance now {txn.balance_after}.")
+                return redirect(reverse("admin:members_app_member_change", args=[member.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Adjust credits: {member}",
+            "member": member,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/members_app/member/credit_adjustment.html", context)
+
+
+@admin.register(CreditLot)
+class CreditLotAdmin(StaffScopedAdmin):
+    list_display = ["member", "source", "credits_granted", "remaining", "expires_at", "expired_at", "created_at"]
+    list_filter = ["source"]
+    search_fields = ["member__user__email"]
+    list_select_related = ["member__user"]
+    allow_add = False
+    allow_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CreditTransaction)
+class CreditTransactionAdmin(StaffScopedAdmin):
+    """The ledger is append-only: read-only here; corrections are new rows (credit adjustment)."""
+
+    list_display = [
+        "created_at",
+        "member",
+        "type",
+        "amount",
+        "balance_before",
+        "balance_after",
+        "description",
+        "performed_by",
+    ]
+    list_filter = ["type", "created_at"]
+    search_fields = ["member__user__email", "description"]
+    list_select_related = ["member__user", "performed_by"]
+    date_hierarchy = "created_at"
+    allow_add = False
+    allow_delete = False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_actions(self, request):
+        return {}

@@ -1,0 +1,195 @@
+"""HTTP endpoints for "Auth and people" and "Organization" (API.md). Thin: parse, call, render."""
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.authtoken.models import Token
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from members_app import selectors, services
+from members_app.filters import MemberFilter
+from members_app.models import Member
+from members_app.serializers import (
+    CreditAdjustmentSerializer,
+    CreditTransactionSerializer,
+    MemberCreateSerializer,
+    MemberSerializer,
+    MemberUpdateSerializer,
+    OrganizationSerializer,
+    OrganizationUpdateSerializer,
+    PriceHistorySerializer,
+    RegisterResponseSerializer,
+    RegisterSerializer,
+    TokenRequestSerializer,
+    TokenResponseSerializer,
+)
+from spinning.errors import DomainError, NotFound
+from spinning.permissions import IsAdminRole, IsMemberOrStaff, IsStaff, Public
+from spinning.tenancy import Tenant, resolve_tenant
+from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
+
+
+class InvalidCredentials(DomainError):
+    status = 400
+    code = "invalid_credentials"
+    detail = "Email or password is wrong."
+
+
+def member_for_caller(tenant: Tenant, member_id) -> Member:
+    """The member a caller may look at: staff any member of the studio, a member only themself."""
+    if tenant.is_staff:
+        try:
+            return selectors.member_get(organization=tenant.organization, member_id=member_id)
+        except (Member.DoesNotExist, ValueError):
+            raise NotFound("No such member.") from None
+    if tenant.member is not None and str(tenant.member.pk) == str(member_id):
+        return tenant.member
+    raise NotFound("No such member.")
+
+
+class AuthThrottle(ScopedRateThrottle):
+    scope_attr = "throttle_scope"
+
+
+@extend_schema(tags=["auth"])
+class RegisterView(TenantMixin, APIView):
+    permission_classes = [Public]
+    authentication_classes: list = []
+    throttle_classes = [AuthThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: RegisterResponseSerializer},
+        parameters=[ORGANIZATION_HEADER],
+        auth=[],
+    )
+    def post(self, request):
+        """Join the X-Organization studio as a member; returns a token for the member apps."""
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.member_register(organization=self.organization, **serializer.validated_data)
+        token, _ = Token.objects.get_or_create(user=member.user)
+        return Response({"token": token.key, "member": MemberSerializer(member).data}, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["auth"])
+class TokenView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+    throttle_classes = [AuthThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
+    def post(self, request):
+        """Exchange email and password for the person's token (valid in every studio they belong to)."""
+        serializer = TokenRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request, username=serializer.validated_data["email"].lower(), password=serializer.validated_data["password"]
+        )
+        if user is None or not user.is_active:
+            raise InvalidCredentials()
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+@extend_schema(tags=["members"])
+class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
+    serializer_class = MemberSerializer
+    filterset_class = MemberFilter
+    lookup_value_regex = "[0-9a-fA-F-]{36}"
+
+    def get_permissions(self):
+        if self.action in ("me", "retrieve", "credit_transactions"):
+            return [IsMemberOrStaff()]
+        return [IsStaff()]
+
+    def get_queryset(self):
+        return selectors.member_list(organization=self.organization)
+
+    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    def create(self, request):
+        """Staff add a member (an existing person from another studio is attached as is)."""
+        serializer = MemberCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member = services.member_create(organization=self.organization, **serializer.validated_data)
+        return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        return Response(MemberSerializer(member_for_caller(self.tenant, pk)).data)
+
+    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
+    def partial_update(self, request, pk=None):
+        serializer = MemberUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        member_for_caller(self.tenant, pk)
+        member = services.member_update(organization=self.organization, member_id=pk, data=serializer.validated_data)
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(responses={200: MemberSerializer})
+    @action(detail=False, methods=["get"])
+    def me(self, request):
+        member = self.tenant.member
+        if member is None:
+            raise NotFound("You are not a member of this studio.")
+        return Response(MemberSerializer(member).data)
+
+    @extend_schema(responses={200: CreditTransactionSerializer(many=True)})
+    @action(detail=True, methods=["get"], url_path="credit-transactions")
+    def credit_transactions(self, request, pk=None):
+        """The member's ledger, newest first."""
+        member = member_for_caller(self.tenant, pk)
+        queryset = selectors.credit_transaction_list(organization=self.organization, member=member)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(CreditTransactionSerializer(page, many=True).data)
+
+    @extend_schema(request=CreditAdjustmentSerializer, responses={201: CreditTransactionSerializer})
+    @action(detail=True, methods=["post"], url_path="credit-adjustments")
+    def credit_adjustments(self, request, pk=None):
+        """Staff add or deduct credits by hand; a deduct below zero is refused (insufficient_credits)."""
+        member_for_caller(self.tenant, pk)
+        serializer = CreditAdjustmentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        txn = services.credit_adjustment_create(
+            organization=self.organization, member_id=pk, performed_by=request.user, **serializer.validated_data
+        )
+        return Response(CreditTransactionSerializer(txn).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["organization"], parameters=[ORGANIZATION_HEADER])
+class OrganizationView(APIView):
+    def get_permissions(self):
+        if self.request.method == "GET":
+            return [Public()]
+        return [IsAdminRole()]
+
+    @extend_schema(responses={200: OrganizationSerializer}, auth=[])
+    def get(self, request):
+        return Response(OrganizationSerializer(resolve_tenant(request).organization).data)
+
+    @extend_schema(request=OrganizationUpdateSerializer, responses={200: OrganizationSerializer})
+    def patch(self, request):
+        """ADMIN changes studio settings; a credit_price change is kept in the price history with `reason`."""
+        tenant = resolve_tenant(request)
+        serializer = OrganizationUpdateSerializer(tenant.organization, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        reason = data.pop("reason", "")
+        organization = services.organization_update(
+            organization=tenant.organization, data=data, changed_by=request.user, reason=reason
+        )
+        return Response(OrganizationSerializer(organization).data)
+
+
+@extend_schema(tags=["organization"])
+class PriceHistoryViewSet(mixins.ListModelMixin, TenantViewSet):
+    serializer_class = PriceHistorySerializer
+    permission_classes = [IsStaff]
+
+    def get_queryset(self):
+        return selectors.price_history_list(organization=self.organization)

@@ -1,0 +1,295 @@
+"""Studios, people, and the credit ledger (DOMAIN.md 1, 2, 6)."""
+
+import uuid
+import zoneinfo
+from decimal import Decimal
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+def validate_timezone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"'{value}' is not an IANA time zone name.")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create_user(self, email, password, **extra):
+        if not email:
+            raise ValueError("An email is required.")
+        email = self.normalize_email(email).lower()
+        user = self.model(email=email, **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email, password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email, password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username):
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person. Email is the login; it is stored lower-cased and unique."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_staff = models.BooleanField(default=False, help_text="May log in to the admin site.")
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def clean(self):
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    def get_full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or self.email
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+    def __str__(self) -> str:
+        return self.email
+
+
+class Organization(models.Model):
+    """One studio business. Every other row belongs to exactly one organization."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    slug = models.SlugField(max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    timezone = models.CharField(max_length=64, default="Europe/Istanbul", validators=[validate_timezone])
+    currency = models.CharField(
+        max_length=3, default="TRY", validators=[RegexValidator(r"^[A-Z]{3}$", "An ISO-4217 code such as TRY.")]
+    )
+    credit_price = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
+    )
+    booking_window_days = models.PositiveIntegerField(default=7)
+    priority_booking_hours = models.PositiveIntegerField(default=24)
+    cancellation_window_hours = models.PositiveIntegerField(default=12)
+    no_show_grace_minutes = models.PositiveIntegerField(default=15)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(credit_price__gte=0), name="org_credit_price_gte_0")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CreditPriceChange(models.Model):
+    """History of the organization's credit price (append-only)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="price_history")
+    credit_price_before = models.DecimalField(max_digits=12, decimal_places=2)
+    credit_price_after = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3)
+    changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class StaffRole(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "ADMIN", "Admin"
+        FRONT_DESK = "FRONT_DESK", "Front desk"
+        INSTRUCTOR = "INSTRUCTOR", "Instructor"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="staff_roles")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="staff_roles")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "user"], name="staffrole_one_per_org")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.role} @ {self.organization.slug}"
+
+
+class Member(models.Model):
+    """A rider in one studio. The cached fields are kept true by the services that change them."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", "Active"
+        INACTIVE = "INACTIVE", "Inactive"
+        SUSPENDED = "SUSPENDED", "Suspended"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    phone = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # Cached: sum of the remaining credits of the member's lots == balance_after of the last ledger row.
+    credit_balance = models.IntegerField(default=0, editable=False)
+    # Number of ledger rows written for this member; each row takes the next number, so two
+    # writers that did not lock the member cannot both append (unique constraint on the ledger).
+    ledger_seq = models.PositiveIntegerField(default=0, editable=False)
+    is_elite_member = models.BooleanField(default=False, editable=False)
+    has_all_access = models.BooleanField(default=False, editable=False)
+    all_access_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    friend_passes_available = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="member_one_per_org"),
+            models.CheckConstraint(condition=Q(credit_balance__gte=0), name="member_balance_gte_0"),
+        ]
+        indexes = [models.Index(fields=["organization", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.user.get_full_name()} <{self.user.email}>"
+
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def full_name(self) -> str:
+        return self.user.get_full_name()
+
+
+class CreditLot(models.Model):
+    """Credits granted together, with one expiry. Spending takes from the soonest-expiring lot."""
+
+    class Source(models.TextChoices):
+        PACKAGE = "PACKAGE", "Package"
+        BONUS = "BONUS", "Coupon bonus"
+        MANUAL = "MANUAL", "Manual add"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="credit_lots")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    credits_granted = models.PositiveIntegerField()
+    remaining = models.IntegerField()
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
+    expired_at = models.DateTimeField(null=True, blank=True, help_text="When the expiry job took the rest.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(remaining__gte=0), name="lot_remaining_gte_0"),
+            models.CheckConstraint(condition=Q(remaining__lte=F("credits_granted")), name="lot_remaining_lte_granted"),
+            models.CheckConstraint(condition=Q(credits_granted__gt=0), name="lot_granted_gt_0"),
+        ]
+        indexes = [models.Index(fields=["member", "expires_at"]), models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.remaining}/{self.credits_granted} ({self.source})"
+
+
+class CreditTransaction(models.Model):
+    """One row per change of a member's balance. Append-only: never edited, never deleted."""
+
+    class Type(models.TextChoices):
+        PURCHASE = "PURCHASE", "Purchase"
+        BONUS = "BONUS", "Bonus"
+        BOOKING_PAYMENT = "BOOKING_PAYMENT", "Booking payment"
+        BOOKING_REFUND = "BOOKING_REFUND", "Booking refund"
+        MANUAL_ADD = "MANUAL_ADD", "Manual add"
+        MANUAL_DEDUCT = "MANUAL_DEDUCT", "Manual deduct"
+        EXPIRATION = "EXPIRATION", "Expiration"
+        REDEMPTION_CANCELLED = "REDEMPTION_CANCELLED", "Redemption cancelled"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="credit_transactions")
+    seq = models.PositiveIntegerField(help_text="Position in the member's ledger, from 1.")
+    type = models.CharField(max_length=24, choices=Type.choices)
+    amount = models.IntegerField()
+    balance_before = models.IntegerField()
+    balance_after = models.IntegerField()
+    lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    # Plain references (no FK): members_app may not import the apps that depend on it.
+    booking_id = models.UUIDField(null=True, blank=True, db_index=True)
+    redemption_id = models.UUIDField(null=True, blank=True, db_index=True)
+    performed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    description = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-seq"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_0"),
+            models.CheckConstraint(condition=Q(balance_after__gte=0), name="ledger_balance_after_gte_0"),
+            models.CheckConstraint(
+                condition=Q(balance_after=F("balance_before") + F("amount")), name="ledger_balance_arithmetic"
+            ),
+            models.UniqueConstraint(fields=["member", "seq"], name="ledger_member_seq_unique"),
+            # One charge and at most one refund per booking and lot: a booking is never paid or
+            # refunded twice, whatever the code above does.
+            models.UniqueConstraint(
+                fields=["booking_id", "lot"],
+                condition=Q(type="BOOKING_PAYMENT"),
+                name="ledger_one_charge_per_booking_lot",
+            ),
+            models.UniqueConstraint(
+                fields=["booking_id", "lot"],
+                condition=Q(type="BOOKING_REFUND"),
+                name="ledger_one_refund_per_booking_lot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.amount:+d} -> {self.balance_after}"
+
+
+class IdempotencyRecord(models.Model):
+    """A POST that created something under an `Idempotency-Key` (DOMAIN.md 12).
+
+    Written in the same transaction as what it created, so a crash loses both; the unique
+    constraint makes a concurrent duplicate wait for the first and then replay it.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=64, help_text="Which operation, e.g. 'redeem' or 'booking'.")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    resource_id = models.UUIDField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(default=201)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user", "scope", "key"], name="idempotency_key_unique"),
+        ]

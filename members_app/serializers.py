@@ -1,0 +1,141 @@
+from rest_framework import serializers
+
+from members_app.models import CreditPriceChange, CreditTransaction, Member, Organization
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(source="user.email", read_only=True)
+    first_name = serializers.CharField(source="user.first_name", read_only=True)
+    last_name = serializers.CharField(source="user.last_name", read_only=True)
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "phone",
+            "status",
+            "credit_balance",
+            "is_elite_member",
+            "has_all_access",
+            "all_access_expires_at",
+            "friend_passes_available",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class MemberCreateSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    password = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, style={"input_type": "password"}
+    )
+
+
+class MemberUpdateSerializer(serializers.Serializer):
+    first_name = serializers.CharField(max_length=150, required=False)
+    last_name = serializers.CharField(max_length=150, required=False)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
+
+
+class RegisterSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    first_name = serializers.CharField(max_length=150)
+    last_name = serializers.CharField(max_length=150)
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class RegisterResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+    member = MemberSerializer()
+
+
+class TokenRequestSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    token = serializers.CharField()
+
+
+class CreditTransactionSerializer(serializers.ModelSerializer):
+    lot_expires_at = serializers.DateTimeField(source="lot.expires_at", read_only=True, allow_null=True, default=None)
+    performed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditTransaction
+        fields = [
+            "id",
+            "type",
+            "amount",
+            "balance_before",
+            "balance_after",
+            "lot_id",
+            "lot_expires_at",
+            "booking_id",
+            "redemption_id",
+            "description",
+            "performed_by",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_performed_by(self, obj) -> str | None:
+        user = obj.performed_by
+        return user.get_full_name() if user is not None else None
+
+
+class CreditAdjustmentSerializer(serializers.Serializer):
+    amount = serializers.IntegerField(min_value=-100000, max_value=100000)
+    reason = serializers.CharField(max_length=500)
+    expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_amount(self, value):
+        if value == 0:
+            raise serializers.ValidationError("Must be a non-zero whole number.")
+        return value
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = [
+            "slug",
+            "name",
+            "timezone",
+            "currency",
+            "credit_price",
+            "booking_window_days",
+            "priority_booking_hours",
+            "cancellation_window_hours",
+            "no_show_grace_minutes",
+        ]
+        read_only_fields = ["slug"]
+
+
+class OrganizationUpdateSerializer(OrganizationSerializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, write_only=True)
+    credit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+
+    class Meta(OrganizationSerializer.Meta):
+        fields = OrganizationSerializer.Meta.fields + ["reason"]
+        extra_kwargs = {f: {"required": False} for f in OrganizationSerializer.Meta.fields}
+
+
+class PriceHistorySerializer(serializers.ModelSerializer):
+    changed_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CreditPriceChange
+        fields = ["credit_price_before", "credit_price_after", "currency", "changed_by", "reason", "created_at"]
+
+    def get_changed_by(self, obj) -> str | None:
+        return obj.changed_by.email if obj.changed_by else None

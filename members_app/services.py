@@ -1,0 +1,470 @@
+"""Writes for studios, people and the credit ledger (DOMAIN.md 1, 6).
+
+The ledger rules, enforced here and backed by the database:
+- every change of a balance appends one CreditTransaction (amount != 0, balance_after >= 0,
+  balance_after = balance_before + amount, (member, seq) unique: check constraints);
+- a member's ledger is only written while the member row is locked (`member_lock`); the seq
+  counter on the member makes an unlocked second writer fail on the unique constraint;
+- lots never go below 0 (check constraint) and are decremented with conditional F() updates;
+- spending takes from the lot that expires soonest, never-expiring lots last, then the oldest;
+- a refund returns credits to the lot they came from.
+
+Functions named `credits_*` are building blocks: they expect to run inside the caller's
+transaction with the member already locked. Top-level services (`credit_adjustment_create`,
+`member_register`, ...) open their own durable transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+
+from members_app.errors import EmailTaken, InsufficientCredits, MemberExists
+from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from spinning import clock, locking
+from spinning.errors import Invalid, NotFound
+
+Type = CreditTransaction.Type
+
+
+# --- locking -----------------------------------------------------------------------------------
+def member_lock(*, organization: Organization, member_id) -> Member:
+    """Lock the member row (first in the lock order) and return it fresh from the database."""
+    try:
+        member = locking.lock_one(Member.objects.select_related("user"), organization=organization, pk=member_id)
+    except Member.DoesNotExist:
+        raise NotFound("No such member.") from None
+    member.organization = organization
+    locking.pause("member_locked")
+    return member
+
+
+# --- ledger building blocks (caller holds the member lock) ------------------------------------
+def _append(
+    member: Member,
+    *,
+    type: str,
+    amount: int,
+    lot: CreditLot | None,
+    now: datetime,
+    booking_id=None,
+    redemption_id=None,
+    performed_by: User | None = None,
+    description: str = "",
+) -> CreditTransaction:
+    if amount == 0:
+        raise ValueError("A ledger row never has amount 0.")
+    before = member.credit_balance
+    after = before + amount
+    if after < 0:
+        raise InsufficientCredits()
+    member.credit_balance = after
+    member.ledger_seq += 1
+    Member.objects.filter(pk=member.pk).update(credit_balance=after, ledger_seq=member.ledger_seq)
+    return CreditTransaction.objects.create(
+        organization_id=member.organization_id,
+        member=member,
+        seq=member.ledger_seq,
+        type=type,
+        amount=amount,
+        balance_before=before,
+        balance_after=after,
+        lot=lot,
+        booking_id=booking_id,
+        redemption_id=redemption_id,
+        performed_by=performed_by,
+        description=description[:500],
+        created_at=now,
+    )
+
+
+def _take_from_lot(lot: CreditLot, amount: int) -> None:
+    updated = CreditLot.objects.filter(pk=lot.pk, remaining__gte=amount).update(remaining=F("remaining") - amount)
+    if updated != 1:
+        raise InsufficientCredits()
+    lot.remaining -= amount
+
+
+def credits_grant(
+    *,
+    member: Member,
+    amount: int,
+    source: str,
+    type: str,
+    expires_at: datetime | None,
+    now: datetime | None = None,
+    redemption_id=None,
+    performed_by: User | None = None,
+    description: str = "",
+) -> tuple[CreditLot, CreditTransaction]:
+    """Grant `amount` credits as a new lot with its own expiry, and write its ledger row."""
+    now = now or clock.now()
+    if amount <= 0:
+        raise Invalid({"amount": "Credits granted must be a positive whole number."})
+    lot = CreditLot.objects.create(
+        organization_id=member.organization_id,
+        member=member,
+        source=source,
+        credits_granted=amount,
+        remaining=amount,
+        expires_at=expires_at,
+        created_at=now,
+    )
+    txn = _append(
+        member,
+        type=type,
+        amount=amount,
+        lot=lot,
+        now=now,
+        redemption_id=redemption_id,
+        performed_by=performed_by,
+        description=description,
+    )
+    return lot, txn
+
+
+def credits_expire_overdue(*, member: Member, now: datetime | None = None) -> list[CreditTransaction]:
+    """Lots past their expiry drop to 0, each with an EXPIRATION row (lazy and job-driven)."""
+    now = now or clock.now()
+    rows = []
+    for lot in CreditLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=now).order_by(
+        "expires_at", "pk"
+    ):
+        amount = lot.remaining
+        CreditLot.objects.filter(pk=lot.pk).update(remaining=0, expired_at=now)
+        rows.append(
+            _append(member, type=Type.EXPIRATION, amount=-amount, lot=lot, now=now, description="Credits expired")
+        )
+    return rows
+
+
+def _spendable_lots(member: Member, now: datetime):
+    return (
+        CreditLot.objects.filter(member=member, remaining__gt=0)
+        .exclude(expires_at__lte=now)
+        .order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk")
+    )
+
+
+def credits_spend(
+    *,
+    member: Member,
+    amount: int,
+    type: str = Type.BOOKING_PAYMENT,
+    now: datetime | None = None,
+    booking_id=None,
+    redemption_id=None,
+    performed_by: User | None = None,
+    description: str = "",
+) -> list[CreditTransaction]:
+    """Spend `amount` credits, soonest-expiring lot first; one ledger row per lot touched.
+
+    Refuses with `insufficient_credits` (nothing written) when the unexpired balance is short.
+    """
+    now = now or clock.now()
+    if amount <= 0:
+        raise Invalid({"amount": "Credits spent must be a positive whole number."})
+    credits_expire_overdue(member=member, now=now)
+    if member.credit_balance < amount:
+        raise InsufficientCredits()
+    locking.pause("credits_checked")
+    rows = []
+    left = amount
+    for lot in _spendable_lots(member, now):
+        take = min(left, lot.remaining)
+        _take_from_lot(lot, take)
+        rows.append(
+            _append(
+                member,
+                type=type,
+                amount=-take,
+                lot=lot,
+                now=now,
+                booking_id=booking_id,
+                redemption_id=redemption_id,
+                performed_by=performed_by,
+                description=description,
+            )
+        )
+        left -= take
+        if left == 0:
+            break
+    if left:
+        # The cached balance promised credits the lots do not hold: never let that pass silently.
+        raise InsufficientCredits()
+    return rows
+
+
+def credits_refund_booking(
+    *,
+    member: Member,
+    booking_id,
+    now: datetime | None = None,
+    performed_by: User | None = None,
+    description: str = "Booking refund",
+) -> list[CreditTransaction]:
+    """Return what a booking paid to the lots it came from (BOOKING_REFUND rows).
+
+    Idempotent per booking: only what was paid and not yet refunded goes back. A lot that has
+    expired meanwhile gets its credits back and loses them again at once (EXPIRATION row), so
+    the ledger tells the whole story and the balance never holds expired credits.
+    """
+    now = now or clock.now()
+    per_lot: dict = defaultdict(int)
+    for lot_id, amount in CreditTransaction.objects.filter(
+        member=member, booking_id=booking_id, type__in=[Type.BOOKING_PAYMENT, Type.BOOKING_REFUND]
+    ).values_list("lot_id", "amount"):
+        per_lot[lot_id] += amount
+    rows = []
+    for lot in CreditLot.objects.filter(pk__in=[k for k, v in per_lot.items() if v < 0]).order_by("pk"):
+        give = -per_lot[lot.pk]
+        give = min(give, lot.credits_granted - lot.remaining)
+        if give <= 0:
+            continue
+        CreditLot.objects.filter(pk=lot.pk).update(remaining=F("remaining") + give)
+        lot.remaining += give
+        rows.append(
+            _append(
+                member,
+                type=Type.BOOKING_REFUND,
+                amount=give,
+                lot=lot,
+                now=now,
+                booking_id=booking_id,
+                performed_by=performed_by,
+                description=description,
+            )
+        )
+    if rows:
+        credits_expire_overdue(member=member, now=now)
+    return rows
+
+
+def credits_revoke_lot(
+    *,
+    member: Member,
+    lot: CreditLot,
+    type: str = Type.REDEMPTION_CANCELLED,
+    now: datetime | None = None,
+    redemption_id=None,
+    performed_by: User | None = None,
+    description: str = "",
+) -> CreditTransaction | None:
+    """Take back what is left of one lot (a cancelled redemption). Spent credits stay spent."""
+    now = now or clock.now()
+    lot.refresh_from_db(fields=["remaining"])
+    if lot.remaining <= 0:
+        return None
+    amount = lot.remaining
+    CreditLot.objects.filter(pk=lot.pk, remaining=amount).update(remaining=0)
+    lot.remaining = 0
+    return _append(
+        member,
+        type=type,
+        amount=-amount,
+        lot=lot,
+        now=now,
+        redemption_id=redemption_id,
+        performed_by=performed_by,
+        description=description,
+    )
+
+
+# --- top-level services --------------------------------------------------------------------------
+def credit_adjustment_create(
+    *,
+    organization: Organization,
+    member_id,
+    amount: int,
+    reason: str,
+    expires_at: datetime | None = None,
+    performed_by: User | None = None,
+    now: datetime | None = None,
+) -> CreditTransaction:
+    """Staff add (MANUAL_ADD, a new lot) or deduct (MANUAL_DEDUCT, soonest expiry first) credits.
+
+    A deduct larger than the balance is refused with `insufficient_credits`.
+    """
+    now = now or clock.now()
+    if amount == 0:
+        raise Invalid({"amount": "Must be a non-zero whole number."})
+    if expires_at is not None and expires_at <= now:
+        raise Invalid({"expires_at": "Must be in the future."})
+    with transaction.atomic(durable=True):
+        member = member_lock(organization=organization, member_id=member_id)
+        if amount > 0:
+            _, txn = credits_grant(
+                member=member,
+                amount=amount,
+                source=CreditLot.Source.MANUAL,
+                type=Type.MANUAL_ADD,
+                expires_at=expires_at,
+                now=now,
+                performed_by=performed_by,
+                description=reason,
+            )
+            return txn
+        rows = credits_spend(
+            member=member,
+            amount=-amount,
+            type=Type.MANUAL_DEDUCT,
+            now=now,
+            performed_by=performed_by,
+            description=reason,
+        )
+        return rows[-1]
+
+
+def credits_expire_due(*, organization: Organization | None = None, now: datetime | None = None) -> int:
+    """Expire every overdue lot (the expiry job). Members locked by live traffic are skipped
+    this round (`skip_locked`) and picked up by the next run; returns rows written."""
+    now = now or clock.now()
+    member_ids = CreditLot.objects.filter(remaining__gt=0, expires_at__lte=now)
+    if organization is not None:
+        member_ids = member_ids.filter(organization=organization)
+    written = 0
+    for member_id in sorted(set(member_ids.values_list("member_id", flat=True))):
+        with transaction.atomic(durable=True):
+            member = (
+                Member.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=member_id).first()
+                if locking.locks_enabled()
+                else Member.objects.filter(pk=member_id).first()
+            )
+            if member is None:
+                continue
+            written += len(credits_expire_overdue(member=member, now=now))
+    return written
+
+
+def organization_update(
+    *, organization: Organization, data: dict, changed_by: User | None, reason: str = ""
+) -> Organization:
+    """Change studio settings; a credit_price change is recorded in the price history."""
+    with transaction.atomic(durable=True):
+        org = locking.lock_one(Organization.objects.all(), pk=organization.pk)
+        new_price = data.get("credit_price")
+        if new_price is not None and Decimal(new_price) != org.credit_price:
+            CreditPriceChange.objects.create(
+                organization=org,
+                credit_price_before=org.credit_price,
+                credit_price_after=Decimal(new_price),
+                currency=data.get("currency", org.currency),
+                changed_by=changed_by,
+                reason=reason,
+            )
+        for field, value in data.items():
+            setattr(org, field, value)
+        try:
+            org.full_clean()
+        except DjangoValidationError as exc:
+            raise Invalid(exc.message_dict) from None
+        org.save()
+    return org
+
+
+def _check_password(password: str, user: User | None = None) -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        raise Invalid({"password": exc.messages}) from None
+
+
+def member_register(
+    *, organization: Organization, email: str, password: str, first_name: str, last_name: str, phone: str = ""
+) -> Member:
+    """A person joins a studio as an ACTIVE member.
+
+    A new email creates the person. An email that already has an account joins this studio only
+    with that account's password (`email_taken` otherwise), so nobody can claim another's login.
+    """
+    email = User.objects.normalize_email(email).lower()
+    with transaction.atomic(durable=True):
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            candidate = User(email=email, first_name=first_name, last_name=last_name)
+            _check_password(password, candidate)
+            try:
+                with transaction.atomic():
+                    user = User.objects.create_user(
+                        email=email, password=password, first_name=first_name, last_name=last_name
+                    )
+            except IntegrityError:
+                raise EmailTaken() from None
+        elif not user.check_password(password):
+            raise EmailTaken()
+        return _member_attach(organization=organization, user=user, phone=phone)
+
+
+def _member_attach(*, organization: Organization, user: User, phone: str) -> Member:
+    if Member.objects.filter(organization=organization, user=user).exists():
+        raise MemberExists()
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(organization=organization, user=user, phone=phone)
+    except IntegrityError:
+        raise MemberExists() from None
+    member.organization = organization
+    return member
+
+
+def member_create(
+    *,
+    organization: Organization,
+    email: str,
+    first_name: str,
+    last_name: str,
+    phone: str = "",
+    password: str | None = None,
+) -> Member:
+    """Staff add a member. An existing person (e.g. a rider of a sister studio) is attached as is:
+    staff never set or see another studio's person's password."""
+    email = User.objects.normalize_email(email).lower()
+    with transaction.atomic(durable=True):
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            if password:
+                _check_password(password, User(email=email, first_name=first_name, last_name=last_name))
+            user = User.objects.create_user(email=email, password=password, first_name=first_name, last_name=last_name)
+            if not password:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+        return _member_attach(organization=organization, user=user, phone=phone)
+
+
+def member_update(*, organization: Organization, member_id, data: dict) -> Member:
+    """Staff change a member's name, phone or status."""
+    with transaction.atomic(durable=True):
+        member = member_lock(organization=organization, member_id=member_id)
+        user_fields = [f for f in ("first_name", "last_name") if f in data]
+        for field in user_fields:
+            setattr(member.user, field, data[field])
+        if user_fields:
+            member.user.save(update_fields=user_fields)
+        member_fields = [f for f in ("phone", "status") if f in data]
+        for field in member_fields:
+            setattr(member, field, data[field])
+        if member_fields:
+            member.save(update_fields=member_fields)
+    return member
+
+
+def staff_role_set(*, organization: Organization, user: User, role: str) -> StaffRole:
+    """Give a person a staff role in a studio; they may then log in to the admin site."""
+    with transaction.atomic(durable=True):
+        staff_role, _ = StaffRole.objects.update_or_create(
+            organization=organization, user=user, defaults={"role": role}
+        )
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return staff_role
+
+
+def ledger_sum(member: Member) -> int:
+    return CreditTransaction.objects.filter(member=member).aggregate(total=Sum("amount"))["total"] or 0

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PackagesConfig(AppConfig):
+    name = "packages_app"
+    default_auto_field = "django.db.models.BigAutoField"

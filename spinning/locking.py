@@ -1,0 +1,59 @@
+"""Row locks, taken one way everywhere.
+
+Lock order for the whole code base (docs/ARCHITECTURE.md): Member -> Redemption -> Session ->
+Booking -> Coupon -> CreditLot; rows of one kind are locked in primary-key order.
+
+`lock()` returns the queryset with `SELECT ... FOR UPDATE OF <table>` in pk order. Tests can switch
+locks off with `locks_disabled()` to show the race a lock prevents (control tests only).
+"""
+
+from contextlib import contextmanager
+
+from django.db.models import QuerySet
+
+_enabled = True
+
+
+def lock(queryset: QuerySet) -> QuerySet:
+    if not _enabled:
+        return queryset.order_by("pk")
+    return queryset.select_for_update(of=("self",)).order_by("pk")
+
+
+def lock_one(queryset: QuerySet, **lookup):
+    """Lock and return one row (raises the model's DoesNotExist)."""
+    return lock(queryset.filter(**lookup)).get()
+
+
+@contextmanager
+def locks_disabled():
+    global _enabled
+    _enabled = False
+    try:
+        yield
+    finally:
+        _enabled = True
+
+
+def locks_enabled() -> bool:
+    return _enabled
+
+
+# Test hook: a concurrency test may install a callable that runs at named points right after a
+# lock was taken or a check was made, to widen the window a missing lock would leave open.
+_pause_hook = None
+
+
+def pause(point: str) -> None:
+    if _pause_hook is not None:
+        _pause_hook(point)
+
+
+@contextmanager
+def pause_hook(hook):
+    global _pause_hook
+    _pause_hook = hook
+    try:
+        yield
+    finally:
+        _pause_hook = None

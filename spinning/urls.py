@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from spinning.views import health
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    re_path(r"^api/health/?$", health, name="health"),
+    re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    re_path(r"^api/docs/?$", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("members_app.urls")),
+    path("api/", include("packages_app.urls")),
+    path("api/", include("bookings_app.urls")),
+]
+
+
+def _not_found(request, exception=None):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def _server_error(request):
+    if request.path.startswith("/api/"):
+        return JsonResponse({"code": "server_error", "detail": "An unexpected error occurred."}, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)
+
+
+urlpatterns.append(re_path(r"^api/", _not_found))  # unknown API paths: JSON 404, also with DEBUG on
+
+handler404 = _not_found
+handler500 = _server_error
