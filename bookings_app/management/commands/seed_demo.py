@@ -45,7 +45,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
 
         self.stdout.write("")
-        self.stdout.write(self.style.SUCCESS("Logins (X-Organization: %s)" % organization.slug))
+        self.stdout.write(self.style.SUCCESS(f"Logins (X-Organization: {organization.slug})"))
         self.stdout.write(f"  staff ADMIN      {options['admin_email']} / {options['admin_password']}")
         self.stdout.write(f"  staff FRONT_DESK {member_seeds.FRONT_DESK_EMAIL} / {member_seeds.FRONT_DESK_PASSWORD}")
         for email, *_ in member_seeds.DEMO_MEMBERS:
