@@ -1,15 +1,10 @@
 """Project-wide pytest fixtures: API clients per role, the studio factories, and helpers."""
 
-import os
-
-os.environ.setdefault("SPINNING_ALLOW_DEV_SECRET", "1")
-os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
-
-import pytest  # noqa: E402
-from django.core.cache import cache  # noqa: E402
-from django.db import connection  # noqa: E402
-from rest_framework.authtoken.models import Token  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 
 def pytest_collection_modifyitems(config, items):
