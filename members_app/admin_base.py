@@ -17,6 +17,8 @@ INSTRUCTOR = StaffRole.Role.INSTRUCTOR
 
 def staff_roles(request) -> dict:
     """{organization_id: role} for the logged-in user, cached on the request."""
+    if not request.user.is_authenticated:
+        return {}
     cached = getattr(request, "_staff_roles", None)
     if cached is None:
         cached = dict(StaffRole.objects.filter(user=request.user).values_list("organization_id", "role"))
