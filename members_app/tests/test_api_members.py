@@ -112,16 +112,18 @@ def test_registering_twice_in_the_same_studio_is_member_exists(api, org_a):
 
 # --- token login ----------------------------------------------------------------------------------
 def test_token_login_needs_no_organization_and_is_the_persons(api, member_a):
-    response = api().post("/api/auth/token", {"email": member_a.user.email.upper(), "password": "pass-word-123"}, format="json")
+    response = api().post(
+        "/api/auth/token", {"email": member_a.user.email.upper(), "password": "pass-word-123"}, format="json"
+    )
     assert response.status_code == 200
     assert response.json() == {"token": Token.objects.get(user=member_a.user).key}
 
 
-@pytest.mark.parametrize(
-    "email, password", [("person-unknown@example.com", "pass-word-123"), (None, "wrong-password")]
-)
+@pytest.mark.parametrize("email, password", [("person-unknown@example.com", "pass-word-123"), (None, "wrong-password")])
 def test_token_login_with_wrong_credentials_is_invalid_credentials(api, member_a, email, password):
-    response = api().post("/api/auth/token", {"email": email or member_a.user.email, "password": password}, format="json")
+    response = api().post(
+        "/api/auth/token", {"email": email or member_a.user.email, "password": password}, format="json"
+    )
     assert_error(response, 400, "invalid_credentials")
 
 
@@ -153,7 +155,9 @@ def test_token_login_is_throttled(api, member_a, auth_rate_of_two):
 def test_registration_is_throttled(api, org_a, auth_rate_of_two):
     client = api(org=org_a)
     for n in range(2):
-        assert client.post("/api/auth/register", registration(email=f"r{n}@example.com"), format="json").status_code == 201
+        assert (
+            client.post("/api/auth/register", registration(email=f"r{n}@example.com"), format="json").status_code == 201
+        )
     response = client.post("/api/auth/register", registration(email="r3@example.com"), format="json")
     assert_error(response, 429, "throttled")
     assert not User.objects.filter(email="r3@example.com").exists()
@@ -231,7 +235,9 @@ def test_staff_adding_a_rider_of_a_sister_studio_attaches_the_person(api, org_a,
     member_b.user.refresh_from_db()
     assert member_b.user.check_password("pass-word-123")  # staff never set another studio's password
     assert_error(
-        api(admin_a).post("/api/members", {"email": member_b.user.email, "first_name": "X", "last_name": "Y"}, format="json"),
+        api(admin_a).post(
+            "/api/members", {"email": member_b.user.email, "first_name": "X", "last_name": "Y"}, format="json"
+        ),
         409,
         "member_exists",
     )
@@ -239,7 +245,9 @@ def test_staff_adding_a_rider_of_a_sister_studio_attaches_the_person(api, org_a,
 
 def test_staff_create_member_with_a_weak_password_is_refused(api, admin_a):
     response = api(admin_a).post(
-        "/api/members", {"email": "n@example.com", "first_name": "N", "last_name": "M", "password": "123"}, format="json"
+        "/api/members",
+        {"email": "n@example.com", "first_name": "N", "last_name": "M", "password": "123"},
+        format="json",
     )
     assert "password" in assert_error(response, 400, "validation_error")["fields"]
 
@@ -299,7 +307,9 @@ def test_credit_adjustment_add_with_expiry_creates_a_lot(api, org_a, admin_a, me
 def test_credit_adjustment_with_a_past_expiry_is_refused(api, admin_a, member_a):
     past = (timezone.now() - timedelta(hours=1)).isoformat()
     response = api(admin_a).post(
-        f"/api/members/{member_a.pk}/credit-adjustments", {"amount": 4, "reason": "x", "expires_at": past}, format="json"
+        f"/api/members/{member_a.pk}/credit-adjustments",
+        {"amount": 4, "reason": "x", "expires_at": past},
+        format="json",
     )
     assert "expires_at" in assert_error(response, 400, "validation_error")["fields"]
 

@@ -53,7 +53,9 @@ def test_front_desk_may_do_member_work_but_not_patch_the_organization(api, org_a
     assert client.get("/api/members").status_code == 200
     assert client.get(f"/api/members/{member_a.pk}").status_code == 200
     assert client.patch(f"/api/members/{member_a.pk}", {"phone": "+90 555"}, format="json").status_code == 200
-    adjust = client.post(f"/api/members/{member_a.pk}/credit-adjustments", {"amount": 3, "reason": "gift"}, format="json")
+    adjust = client.post(
+        f"/api/members/{member_a.pk}/credit-adjustments", {"amount": 3, "reason": "gift"}, format="json"
+    )
     assert adjust.status_code == 201
     assert client.get("/api/organization/price-history").status_code == 200
     assert client.get("/api/organization").status_code == 200

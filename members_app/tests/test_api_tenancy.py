@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def member_b_with_credits(member_b):
-    services.credit_adjustment_create(organization=member_b.organization, member_id=member_b.pk, amount=5, reason="gift")
+    services.credit_adjustment_create(
+        organization=member_b.organization, member_id=member_b.pk, amount=5, reason="gift"
+    )
     member_b.refresh_from_db()
     return member_b
 
@@ -114,7 +116,9 @@ def test_x_organization_b_with_a_token_is_forbidden_on_b_member_rows(api, org_b,
     urls = member_urls(member_b_with_credits)
     assert_error(client.get(urls["detail"]), 403, "organization_forbidden")
     assert_error(client.get(urls["ledger"]), 403, "organization_forbidden")
-    assert_error(client.post(urls["adjust"], {"amount": -5, "reason": "x"}, format="json"), 403, "organization_forbidden")
+    assert_error(
+        client.post(urls["adjust"], {"amount": -5, "reason": "x"}, format="json"), 403, "organization_forbidden"
+    )
     member_b_with_credits.refresh_from_db()
     assert member_b_with_credits.credit_balance == 5
 
