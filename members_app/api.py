@@ -1,6 +1,7 @@
 """HTTP endpoints for "Auth and people" and "Organization" (API.md). Thin: parse, call, render."""
 
 from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.authtoken.models import Token
@@ -44,7 +45,7 @@ def member_for_caller(tenant: Tenant, member_id) -> Member:
     if tenant.is_staff:
         try:
             return selectors.member_get(organization=tenant.organization, member_id=member_id)
-        except (Member.DoesNotExist, ValueError):
+        except (Member.DoesNotExist, ValueError, DjangoValidationError):  # not a UUID: not found either
             raise NotFound("No such member.") from None
     if tenant.member is not None and str(tenant.member.pk) == str(member_id):
         return tenant.member

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from spinning.views import health
@@ -32,7 +33,9 @@ def _server_error(request):
     return server_error(request)
 
 
-urlpatterns.append(re_path(r"^api/", _not_found))  # unknown API paths: JSON 404, also with DEBUG on
+# Unknown API paths: JSON 404, also with DEBUG on. CSRF-exempt like every API view, or a POST
+# from a client without a CSRF cookie would get Django's HTML 403 page instead of the 404.
+urlpatterns.append(re_path(r"^api/", csrf_exempt(_not_found)))
 
 handler404 = _not_found
 handler500 = _server_error
