@@ -248,6 +248,7 @@ class Redemption(models.Model):
     cancelled_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    cancel_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
         ordering = ["-redeemed_at"]
@@ -272,3 +273,30 @@ class Redemption(models.Model):
 
     def has_benefit(self, benefit: str) -> bool:
         return benefit in (self.benefits or [])
+
+    # Derived state, read from the row and its lots (select_related them for lists).
+    def lots(self) -> list[CreditLot]:
+        return [lot for lot in (self.credit_lot, self.bonus_lot) if lot is not None]
+
+    def credits_remaining_at(self, now) -> int:
+        """Unexpired credits left on this redemption's lots (0 unless ACTIVE or USED)."""
+        if self.status not in (self.Status.ACTIVE, self.Status.USED):
+            return 0
+        return sum(lot.remaining for lot in self.lots() if lot.expires_at is None or lot.expires_at > now)
+
+    def friend_pass_available_at(self, now) -> bool:
+        return bool(
+            self.status == self.Status.ACTIVE
+            and self.friend_pass_granted
+            and self.friend_pass_used_at is None
+            and self.friend_pass_expires_at is not None
+            and self.friend_pass_expires_at > now
+        )
+
+    def all_access_active_at(self, now) -> bool:
+        """Holds an All Access that has not ended yet (it may start later: stacked or chosen by staff)."""
+        return bool(
+            self.status == self.Status.ACTIVE
+            and self.all_access_expires_at is not None
+            and self.all_access_expires_at > now
+        )
