@@ -1,0 +1,375 @@
+"""HTTP endpoints of API.md "Schedule" and "Bookings". Thin: parse, call one service or selector,
+render. Reference data (locations, classes, instructors, seats) is plain CRUD with no rule beyond
+its constraints, so those viewsets save through their serializers (docs/bookings.md)."""
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from bookings_app import selectors, services
+from bookings_app.filters import BookingFilter, SessionFilter
+from bookings_app.models import Instructor, Location, RideClass, Seat
+from bookings_app.serializers import (
+    AllAccessUsageSerializer,
+    BookingCancelSerializer,
+    BookingCreateSerializer,
+    BookingSerializer,
+    InstructorSerializer,
+    LocationSerializer,
+    RideClassSerializer,
+    RosterEntrySerializer,
+    SeatLayoutCreateSerializer,
+    SeatLayoutSerializer,
+    SeatLayoutUpdateSerializer,
+    SeatSerializer,
+    SessionCreateSerializer,
+    SessionDetailSerializer,
+    SessionSerializer,
+    SessionUpdateSerializer,
+)
+from members_app.api import member_for_caller
+from members_app.idempotency import IdempotentReplay, idempotency_from_request
+from packages_app.models import Redemption
+from spinning import clock
+from spinning.errors import Conflict, Forbidden, Invalid, NotFound
+from spinning.pagination import StandardPagination
+from spinning.permissions import (
+    IsMemberOrStaff,
+    IsStaff,
+    IsStaffOrInstructor,
+    PublicReadAdminWrite,
+)
+from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
+
+UUID_REGEX = "[0-9a-fA-F-]{36}"
+
+
+# --- reference data ---------------------------------------------------------------------------------
+class _OrganizationCrud(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    TenantViewSet,
+):
+    permission_classes = [PublicReadAdminWrite]
+    lookup_value_regex = UUID_REGEX
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    model = None
+
+    def get_queryset(self):
+        return self.model.objects.filter(organization=self.organization)
+
+    def _save(self, serializer, **extra):
+        try:
+            with transaction.atomic():
+                serializer.save(**extra)
+        except IntegrityError:
+            raise Invalid({"name": "This studio already has one with this name."}) from None
+
+    def perform_create(self, serializer):
+        self._save(serializer, organization=self.organization)
+
+    def perform_update(self, serializer):
+        self._save(serializer)
+
+    def perform_destroy(self, instance):
+        try:
+            with transaction.atomic():
+                instance.delete()
+        except ProtectedError:
+            raise Conflict("Sessions or bookings still use this; it cannot be deleted.", code="in_use") from None
+
+
+@extend_schema(tags=["schedule"])
+class LocationViewSet(_OrganizationCrud):
+    serializer_class = LocationSerializer
+    model = Location
+
+
+@extend_schema(tags=["schedule"])
+class RideClassViewSet(_OrganizationCrud):
+    serializer_class = RideClassSerializer
+    model = RideClass
+
+
+@extend_schema(tags=["schedule"])
+class InstructorViewSet(_OrganizationCrud):
+    serializer_class = InstructorSerializer
+    model = Instructor
+
+
+@extend_schema(tags=["schedule"])
+class SeatViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
+    """One seat of a layout: ADMIN changes its label, type, credit cost or takes it out of order."""
+
+    permission_classes = [PublicReadAdminWrite]
+    serializer_class = SeatSerializer
+    lookup_value_regex = UUID_REGEX
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return Seat.objects.filter(organization=self.organization)
+
+    def perform_update(self, serializer):
+        try:
+            with transaction.atomic():
+                serializer.save()
+        except IntegrityError:
+            raise Invalid({"label": "Another seat of this layout has this label."}) from None
+
+
+@extend_schema(tags=["schedule"])
+class SeatLayoutViewSet(_OrganizationCrud):
+    serializer_class = SeatLayoutSerializer
+
+    def get_queryset(self):
+        return selectors.seat_layout_list(organization=self.organization)
+
+    @extend_schema(request=SeatLayoutCreateSerializer, responses={201: SeatLayoutSerializer})
+    def create(self, request):
+        """A grid of seats; without `seats`, every position is a NORMAL bike (A1, A2, ...)."""
+        serializer = SeatLayoutCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        layout = services.seat_layout_create(organization=self.organization, **serializer.validated_data)
+        layout = self.get_queryset().get(pk=layout.pk)
+        return Response(SeatLayoutSerializer(layout).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=SeatLayoutUpdateSerializer, responses={200: SeatLayoutSerializer})
+    def partial_update(self, request, pk=None):
+        layout = self.get_object()
+        serializer = SeatLayoutUpdateSerializer(layout, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        self._save(serializer)
+        return Response(SeatLayoutSerializer(self.get_queryset().get(pk=layout.pk)).data)
+
+    def update(self, request, *args, **kwargs):
+        return self.partial_update(request, *args, **kwargs)
+
+
+# --- sessions ---------------------------------------------------------------------------------------
+@extend_schema(tags=["schedule"])
+class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
+    serializer_class = SessionSerializer
+    filterset_class = SessionFilter
+    lookup_value_regex = UUID_REGEX
+
+    def get_permissions(self):
+        if self.action == "cancel":
+            return [IsStaff()]
+        if self.action == "roster":
+            return [IsStaffOrInstructor()]
+        return [PublicReadAdminWrite()]
+
+    def _member(self):
+        if getattr(self, "swagger_fake_view", False) or not self.request.user.is_authenticated:
+            return None
+        return self.tenant.member
+
+    def get_queryset(self):
+        return selectors.session_list(organization=self.organization, member=self._member())
+
+    def get_serializer_context(self):
+        context = super().get_serializer_context()
+        if getattr(self, "swagger_fake_view", False):
+            return context
+        priority = selectors.member_has_priority(member=self._member(), now=clock.now())
+        organization = self.organization
+        context["booking_opens_at"] = lambda session: selectors.booking_opens_at(
+            session=session, organization=organization, priority=priority
+        )
+        return context
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("from", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
+            OpenApiParameter("to", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
+        ]
+    )
+    def list(self, request, *args, **kwargs):
+        """The timetable with availability, when booking opens for the caller, and the caller's booking."""
+        return super().list(request, *args, **kwargs)
+
+    def _detail(self, pk, status_code=status.HTTP_200_OK):
+        session = selectors.session_get(organization=self.organization, session_id=pk, member=self._member())
+        context = {**self.get_serializer_context(), "seats": selectors.session_seats(session=session)}
+        return Response(SessionDetailSerializer(session, context=context).data, status=status_code)
+
+    @extend_schema(responses={200: SessionDetailSerializer})
+    def retrieve(self, request, pk=None):
+        """One session with its seat map."""
+        return self._detail(pk)
+
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionDetailSerializer})
+    def create(self, request):
+        serializer = SessionCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        session = services.session_create(organization=self.organization, **serializer.validated_data)
+        return self._detail(session.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SessionUpdateSerializer, responses={200: SessionDetailSerializer})
+    def partial_update(self, request, pk=None):
+        serializer = SessionUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.session_update(organization=self.organization, session_id=pk, data=serializer.validated_data)
+        return self._detail(pk)
+
+    @extend_schema(request=None, responses={200: SessionDetailSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Staff cancel the session: every booking on it is cancelled with a full refund."""
+        services.session_cancel(organization=self.organization, session_id=pk, cancelled_by=request.user)
+        return self._detail(pk)
+
+    @extend_schema(responses={200: RosterEntrySerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def roster(self, request, pk=None):
+        """Live bookings of the session (riders and guests) with names, bikes and check-in state."""
+        session = selectors.session_get(organization=self.organization, session_id=pk)
+        queryset = selectors.session_roster(organization=self.organization, session=session)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(RosterEntrySerializer(page, many=True).data)
+
+
+# --- bookings ---------------------------------------------------------------------------------------
+@extend_schema(tags=["bookings"])
+class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
+    serializer_class = BookingSerializer
+    filterset_class = BookingFilter
+    lookup_value_regex = UUID_REGEX
+
+    def get_permissions(self):
+        if self.action == "check_in":
+            return [IsStaffOrInstructor()]
+        if self.action == "no_show":
+            return [IsStaff()]
+        return [IsMemberOrStaff()]
+
+    def get_queryset(self):
+        queryset = selectors.booking_list(organization=self.organization)
+        if getattr(self, "swagger_fake_view", False) or self.tenant.is_staff:
+            return queryset
+        return queryset.filter(member=self.tenant.member)
+
+    def _render(self, booking_id, status_code=status.HTTP_200_OK):
+        booking = selectors.booking_get(organization=self.organization, booking_id=booking_id)
+        return Response(BookingSerializer(booking).data, status=status_code)
+
+    @extend_schema(
+        request=BookingCreateSerializer,
+        responses={201: BookingSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Retry safely (DOMAIN.md 12)."
+            )
+        ],
+    )
+    def create(self, request):
+        """Book a bike. Payment AUTO: All Access for the session's day, else credits (the bike's
+        credit cost, 1 without a bike). Staff may book for `member_id` and make FREE comps;
+        FRIEND_PASS brings a guest on the member's own booking (`host_booking_id`, `guest_name`)."""
+        serializer = BookingCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = self.tenant
+        member_id = data.get("member_id")
+        if tenant.is_staff:
+            if member_id is None and tenant.member is not None and data["payment_method"] != "FRIEND_PASS":
+                member_id = tenant.member.pk
+        else:
+            if member_id is not None and member_id != tenant.member.pk:
+                raise Forbidden("Members book for themselves; staff book for others.")
+            member_id = tenant.member.pk
+        idem = idempotency_from_request(request, scope="booking", data=request.data)
+        try:
+            booking = services.booking_create(
+                organization=self.organization,
+                session_id=data["session_id"],
+                member_id=member_id,
+                seat_id=data.get("seat_id"),
+                payment_method=data["payment_method"],
+                guest_name=data.get("guest_name", ""),
+                host_booking_id=data.get("host_booking_id"),
+                booked_by=request.user,
+                by_staff=tenant.is_staff,
+                idem=idem,
+            )
+        except IdempotentReplay as replay:
+            return self._render(replay.resource_id, replay.status)
+        return self._render(booking.pk, status.HTTP_201_CREATED)
+
+    def retrieve(self, request, pk=None):
+        booking = self.get_queryset().filter(pk=pk).first()
+        if booking is None:
+            raise NotFound("No such booking.")
+        return Response(BookingSerializer(booking).data)
+
+    @extend_schema(request=BookingCancelSerializer, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel; on time (cancellation window) everything that paid goes back, late nothing does.
+        Staff may pass `refund` to decide."""
+        serializer = BookingCancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tenant = self.tenant
+        booking = services.booking_cancel(
+            organization=self.organization,
+            booking_id=pk,
+            cancelled_by=request.user,
+            by_staff=tenant.is_staff,
+            refund=serializer.validated_data.get("refund") if tenant.is_staff else None,
+            member=None if tenant.is_staff else tenant.member,
+        )
+        return self._render(booking.pk)
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], url_path="check-in")
+    def check_in(self, request, pk=None):
+        booking = services.booking_check_in(organization=self.organization, booking_id=pk)
+        return self._render(booking.pk)
+
+    @extend_schema(request=None, responses={200: BookingSerializer})
+    @action(detail=True, methods=["post"], url_path="no-show")
+    def no_show(self, request, pk=None):
+        booking = services.booking_mark_no_show(organization=self.organization, booking_id=pk)
+        return self._render(booking.pk)
+
+
+@extend_schema(tags=["members"], parameters=[ORGANIZATION_HEADER], responses={200: BookingSerializer(many=True)})
+class MemberBookingsView(TenantMixin, APIView):
+    """GET /api/members/{id}/bookings: staff, or the member themself."""
+
+    permission_classes = [IsMemberOrStaff]
+
+    def get(self, request, member_id):
+        member = member_for_caller(self.tenant, member_id)
+        queryset = selectors.booking_list(organization=self.organization).filter(member=member)
+        filterset = BookingFilter(request.query_params, queryset=queryset, request=request)
+        if not filterset.is_valid():
+            raise Invalid({k: list(v) for k, v in filterset.errors.items()})
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(filterset.qs, request, view=self)
+        return paginator.get_paginated_response(BookingSerializer(page, many=True).data)
+
+
+@extend_schema(
+    tags=["packages"], parameters=[ORGANIZATION_HEADER], responses={200: AllAccessUsageSerializer(many=True)}
+)
+class RedemptionAllAccessUsageView(TenantMixin, APIView):
+    """GET /api/redemptions/{id}/all-access-usage: the days an All Access was ridden (a plain list,
+    as API.md shows it; at most all_access_days x daily_ride_limit rows)."""
+
+    permission_classes = [IsMemberOrStaff]
+
+    def get(self, request, redemption_id):
+        tenant = self.tenant
+        redemption = Redemption.objects.filter(organization=self.organization, pk=redemption_id).first()
+        if redemption is None or not (tenant.is_staff or (tenant.member and redemption.member_id == tenant.member.pk)):
+            raise NotFound("No such redemption.")
+        usages = selectors.all_access_usage_list(organization=self.organization, redemption=redemption)
+        return Response(AllAccessUsageSerializer(usages, many=True).data)

@@ -1,0 +1,63 @@
+"""Booking refusals (API.md "Bookings"): each rule of DOMAIN.md 9-10 has its own code."""
+
+from members_app.errors import InsufficientCredits, MemberInactive
+from spinning.errors import Conflict
+
+__all__ = [
+    "AlreadyBooked",
+    "BookingNotOpen",
+    "DailyLimitReached",
+    "FriendPassUnavailable",
+    "HostBookingRequired",
+    "InsufficientCredits",
+    "MemberInactive",
+    "SeatTaken",
+    "SeatUnavailable",
+    "SessionFull",
+    "SessionNotBookable",
+]
+
+
+class SessionNotBookable(Conflict):
+    code = "session_not_bookable"
+    detail = "This session is cancelled, completed or has already started."
+
+
+class BookingNotOpen(Conflict):
+    code = "booking_not_open"
+    detail = "Booking for this session is not open yet."
+
+
+class AlreadyBooked(Conflict):
+    code = "already_booked"
+    detail = "The member already holds a booking on this session."
+
+
+class SeatUnavailable(Conflict):
+    code = "seat_unavailable"
+    detail = "This seat is not a bookable bike of this session's layout."
+
+
+class SeatTaken(Conflict):
+    code = "seat_taken"
+    detail = "This bike is already taken on this session."
+
+
+class SessionFull(Conflict):
+    code = "session_full"
+    detail = "This session is full."
+
+
+class DailyLimitReached(Conflict):
+    code = "daily_limit_reached"
+    detail = "The All Access rides for that day are used up."
+
+
+class FriendPassUnavailable(Conflict):
+    code = "friend_pass_unavailable"
+    detail = "No unused, unexpired friend pass is available."
+
+
+class HostBookingRequired(Conflict):
+    code = "host_booking_required"
+    detail = "A friend-pass guest needs the member's own live booking on the same session."

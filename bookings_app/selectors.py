@@ -1,0 +1,180 @@
+"""Reads for the schedule and bookings. Every query starts from the organization."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.dateparse import parse_date, parse_datetime
+
+from bookings_app.models import LIVE, AllAccessUsage, Booking, Seat, SeatLayout, Session
+from members_app.models import Member, Organization
+from packages_app.models import BENEFIT_PRIORITY_BOOKING, Redemption
+from spinning import clock
+from spinning.errors import Invalid, NotFound
+
+
+# --- time helpers ------------------------------------------------------------------------------
+def parse_moment(value: str, *, tz_name: str, field: str, end: bool) -> tuple[datetime, bool]:
+    """`from`/`to` query values: a studio-local date (inclusive) or an ISO-8601 timestamp.
+
+    Returns (instant, is_date). For a date, `from` is its local midnight and `to` the next
+    local midnight (exclusive bound), so a whole local day is covered. A timestamp without an
+    offset is read as studio-local time.
+    """
+    value = (value or "").strip()
+    parsed_date = parse_date(value) if len(value) == 10 else None
+    if parsed_date is not None:
+        if end:
+            return clock.end_of_local_day(parsed_date, tz_name), True
+        return clock.start_of_local_day(parsed_date, tz_name), True
+    try:
+        moment = parse_datetime(value.replace(" ", "+") if "T" in value and " " in value else value)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise Invalid({field: "Use a date (YYYY-MM-DD) or an ISO-8601 timestamp."})
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(tz_name))
+    return moment, False
+
+
+def filter_starts_between(queryset: QuerySet, *, field: str, organization: Organization, start=None, end=None):
+    """Filter `field` (a start time) by API `from` / `to` values (dates inclusive)."""
+    if start:
+        moment, _ = parse_moment(start, tz_name=organization.timezone, field="from", end=False)
+        queryset = queryset.filter(**{f"{field}__gte": moment})
+    if end:
+        moment, is_date = parse_moment(end, tz_name=organization.timezone, field="to", end=True)
+        queryset = queryset.filter(**{f"{field}__lt" if is_date else f"{field}__lte": moment})
+    return queryset
+
+
+def member_has_priority(*, member: Member | None, now: datetime) -> bool:
+    """Holds an ACTIVE redemption granting `priority_booking` (whose credits have not expired)."""
+    if member is None:
+        return False
+    benefit_lists = (
+        Redemption.objects.filter(member=member, status=Redemption.Status.ACTIVE)
+        .exclude(credits_expire_at__lte=now)
+        .values_list("benefits", flat=True)
+    )
+    return any(BENEFIT_PRIORITY_BOOKING in (benefits or []) for benefits in benefit_lists)
+
+
+def booking_opens_at(*, session: Session, organization: Organization, priority: bool) -> datetime:
+    """Booking opens `booking_window_days` before the start (same studio-local wall-clock time,
+    so a daylight-saving change in between does not move it by an hour); holders of the
+    priority benefit may book `priority_booking_hours` earlier still."""
+    tz = ZoneInfo(organization.timezone)
+    local_start = session.starts_at.astimezone(tz)
+    opens = datetime.combine(
+        local_start.date() - timedelta(days=organization.booking_window_days), local_start.timetz().replace(tzinfo=None)
+    ).replace(tzinfo=tz)
+    if priority:
+        # Hours are elapsed time: subtract them in UTC (aware local arithmetic is wall-clock).
+        opens = opens.astimezone(ZoneInfo("UTC")) - timedelta(hours=organization.priority_booking_hours)
+    return opens
+
+
+# --- sessions -----------------------------------------------------------------------------------
+def session_list(
+    *,
+    organization: Organization,
+    member: Member | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> QuerySet[Session]:
+    """Sessions with class, instructor and location joined and the member's own live booking id
+    (`my_booking_id`) from a subquery: a constant number of queries however many rows."""
+    queryset = (
+        Session.objects.filter(organization=organization)
+        .select_related("ride_class", "instructor", "location")
+        .order_by("starts_at", "pk")
+    )
+    queryset = filter_starts_between(queryset, field="starts_at", organization=organization, start=start, end=end)
+    if member is not None:
+        mine = Booking.objects.filter(LIVE, session=OuterRef("pk"), member=member, is_guest=False).values("pk")[:1]
+        queryset = queryset.annotate(my_booking_id=Subquery(mine))
+    return queryset
+
+
+def session_get(*, organization: Organization, session_id, member: Member | None = None) -> Session:
+    try:
+        return session_list(organization=organization, member=member).get(pk=session_id)
+    except (Session.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such session.") from None
+
+
+@dataclass(frozen=True)
+class SeatAvailability:
+    seat: Seat
+    is_available: bool
+
+    def __getattr__(self, name):
+        return getattr(self.seat, name)
+
+
+def session_seats(*, session: Session) -> list[SeatAvailability]:
+    """The seat map of a session: every seat of its layout, and whether it can be booked now."""
+    taken = set(Booking.objects.filter(LIVE, session=session, seat__isnull=False).values_list("seat_id", flat=True))
+    bookable_session = session.status == Session.Status.SCHEDULED
+    return [
+        SeatAvailability(seat=seat, is_available=bookable_session and seat.is_bookable and seat.pk not in taken)
+        for seat in Seat.objects.filter(layout_id=session.seat_layout_id).order_by("row", "column")
+    ]
+
+
+def session_roster(*, organization: Organization, session: Session) -> QuerySet[Booking]:
+    """Live bookings of a session (riders and guests) with names, seats and check-in state."""
+    return (
+        Booking.objects.filter(LIVE, organization=organization, session=session)
+        .select_related("member__user", "seat", "all_access_usage")
+        .order_by("seat__row", "seat__column", "created_at", "pk")
+    )
+
+
+def bookable_seat_count(*, layout: SeatLayout) -> int:
+    return Seat.objects.filter(layout=layout, is_active=True, type__in=Seat.BOOKABLE_TYPES).count()
+
+
+def seat_layout_list(*, organization: Organization) -> QuerySet[SeatLayout]:
+    return SeatLayout.objects.filter(organization=organization).select_related("location").prefetch_related("seats")
+
+
+# --- bookings -----------------------------------------------------------------------------------
+def booking_list(*, organization: Organization) -> QuerySet[Booking]:
+    return (
+        Booking.objects.filter(organization=organization)
+        .select_related("seat", "all_access_usage", "member__user", "session")
+        .order_by("-created_at", "pk")
+    )
+
+
+def booking_get(*, organization: Organization, booking_id, member: Member | None = None) -> Booking:
+    """One booking; with `member`, only that member's (another's answers 404)."""
+    queryset = booking_list(organization=organization)
+    if member is not None:
+        queryset = queryset.filter(member=member)
+    try:
+        return queryset.get(pk=booking_id)
+    except (Booking.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such booking.") from None
+
+
+def all_access_usage_list(*, organization: Organization, redemption: Redemption) -> QuerySet[AllAccessUsage]:
+    return AllAccessUsage.objects.filter(organization=organization, redemption=redemption).order_by(
+        "usage_date", "slot", "pk"
+    )
+
+
+def local_week(day: date, tz_name: str) -> tuple[datetime, datetime]:
+    """Monday 00:00 to the next Monday 00:00, studio-local (the admin's week view)."""
+    monday = day - timedelta(days=day.weekday())
+    return clock.start_of_local_day(monday, tz_name), clock.start_of_local_day(monday + timedelta(days=7), tz_name)
+
+
+def local_time(moment: datetime, tz_name: str) -> time:
+    return moment.astimezone(ZoneInfo(tz_name)).time()

@@ -1,0 +1,274 @@
+"""Shapes of API.md "Schedule" and "Bookings". No business rule here: services decide."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from bookings_app.models import AllAccessUsage, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
+from bookings_app.services import PAYMENT_METHODS
+
+
+# --- schedule ---------------------------------------------------------------------------------------
+class LocationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Location
+        fields = ["id", "name", "address", "created_at"]
+        read_only_fields = ["id", "created_at"]
+
+
+class RideClassSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RideClass
+        fields = [
+            "id",
+            "name",
+            "name_tr",
+            "description",
+            "description_tr",
+            "music_genre",
+            "music_genre_tr",
+            "duration_minutes",
+            "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+
+
+class InstructorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Instructor
+        fields = ["id", "name", "bio", "is_active"]
+        read_only_fields = ["id"]
+
+
+class SeatSerializer(serializers.ModelSerializer):
+    is_bookable = serializers.BooleanField(read_only=True)
+    layout_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Seat
+        fields = ["id", "layout_id", "label", "row", "column", "type", "credit_cost", "is_active", "is_bookable"]
+        read_only_fields = ["id", "layout_id", "row", "column", "is_bookable"]
+
+    def validate_credit_cost(self, value):
+        if value < 1:
+            raise serializers.ValidationError("At least 1.")
+        return value
+
+
+class SeatLayoutSerializer(serializers.ModelSerializer):
+    location_id = serializers.UUIDField(read_only=True)
+    seats = SeatSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = SeatLayout
+        fields = ["id", "location_id", "name", "rows", "columns", "seats", "created_at"]
+        read_only_fields = fields
+
+
+class SeatSpecSerializer(serializers.Serializer):
+    row = serializers.IntegerField(min_value=1)
+    column = serializers.IntegerField(min_value=1)
+    label = serializers.CharField(max_length=16, required=False)
+    type = serializers.ChoiceField(choices=Seat.Type.choices, default=Seat.Type.NORMAL)
+    credit_cost = serializers.IntegerField(min_value=1, default=1)
+    is_active = serializers.BooleanField(default=True)
+
+
+class SeatLayoutCreateSerializer(serializers.Serializer):
+    location_id = serializers.UUIDField()
+    name = serializers.CharField(max_length=200)
+    rows = serializers.IntegerField(min_value=1, max_value=26)
+    columns = serializers.IntegerField(min_value=1, max_value=50)
+    seats = SeatSpecSerializer(many=True, required=False, help_text="Omit for a full grid of NORMAL bikes.")
+
+
+class SeatLayoutUpdateSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SeatLayout
+        fields = ["name"]
+
+
+class _Ref(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+
+
+class _ClassRef(_Ref):
+    name_tr = serializers.CharField()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    """The list row. `booking_opens_at` and `my_booking_id` come from the view's context."""
+
+    class_ = _ClassRef(source="ride_class")
+    instructor = _Ref()
+    location = _Ref()
+    seat_layout_id = serializers.UUIDField(read_only=True)
+    available_spots = serializers.SerializerMethodField()
+    booking_opens_at = serializers.SerializerMethodField()
+    my_booking_id = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Session
+        fields = [
+            "id",
+            "class_",
+            "instructor",
+            "location",
+            "seat_layout_id",
+            "starts_at",
+            "ends_at",
+            "status",
+            "capacity",
+            "booked_count",
+            "available_spots",
+            "booking_opens_at",
+            "my_booking_id",
+        ]
+        read_only_fields = fields
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["class"] = fields.pop("class_")
+        return fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        return {"id": data.pop("id"), "class": data.pop("class"), **data}
+
+    def get_available_spots(self, obj) -> int:
+        return max(0, obj.capacity - obj.booked_count)
+
+    @extend_schema_field(OpenApiTypes.DATETIME)
+    def get_booking_opens_at(self, obj):
+        opens_at = self.context["booking_opens_at"](obj)
+        return serializers.DateTimeField().to_representation(opens_at)
+
+    @extend_schema_field(OpenApiTypes.UUID)
+    def get_my_booking_id(self, obj):
+        value = getattr(obj, "my_booking_id", None)
+        return str(value) if value else None
+
+
+class SessionSeatSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+    row = serializers.IntegerField()
+    column = serializers.IntegerField()
+    type = serializers.CharField()
+    credit_cost = serializers.IntegerField()
+    is_bookable = serializers.BooleanField()
+    is_available = serializers.BooleanField()
+
+
+class SessionDetailSerializer(SessionSerializer):
+    seats = serializers.SerializerMethodField()
+
+    class Meta(SessionSerializer.Meta):
+        fields = [*SessionSerializer.Meta.fields, "seats"]
+        read_only_fields = fields
+
+    @extend_schema_field(SessionSeatSerializer(many=True))
+    def get_seats(self, obj):
+        return SessionSeatSerializer(self.context["seats"], many=True).data
+
+
+class SessionCreateSerializer(serializers.Serializer):
+    class_id = serializers.UUIDField()
+    instructor_id = serializers.UUIDField()
+    location_id = serializers.UUIDField()
+    seat_layout_id = serializers.UUIDField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    capacity = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class SessionUpdateSerializer(serializers.Serializer):
+    class_id = serializers.UUIDField(required=False)
+    instructor_id = serializers.UUIDField(required=False)
+    capacity = serializers.IntegerField(min_value=1, required=False)
+
+
+# --- bookings ---------------------------------------------------------------------------------------
+class _SeatRef(serializers.Serializer):
+    id = serializers.UUIDField()
+    label = serializers.CharField()
+    credit_cost = serializers.IntegerField()
+
+
+class BookingSerializer(serializers.ModelSerializer):
+    session_id = serializers.UUIDField(read_only=True)
+    member_id = serializers.UUIDField(read_only=True)
+    seat = _SeatRef(allow_null=True)
+    package_redemption_id = serializers.UUIDField(source="redemption_id", allow_null=True)
+    all_access_usage_id = serializers.SerializerMethodField()
+    host_booking_id = serializers.UUIDField(allow_null=True)
+
+    class Meta:
+        model = Booking
+        fields = [
+            "id",
+            "session_id",
+            "member_id",
+            "seat",
+            "status",
+            "payment_type",
+            "credit_cost",
+            "credits_used",
+            "package_redemption_id",
+            "all_access_usage_id",
+            "is_guest",
+            "guest_name",
+            "host_booking_id",
+            "refunded",
+            "checked_in_at",
+            "cancelled_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.UUID)
+    def get_all_access_usage_id(self, obj):
+        if obj.payment_type != Booking.PaymentType.ALL_ACCESS:
+            return None
+        try:
+            return str(obj.all_access_usage.pk)
+        except AllAccessUsage.DoesNotExist:  # freed by an on-time cancel
+            return None
+
+
+class RosterEntrySerializer(BookingSerializer):
+    member_name = serializers.CharField(source="member.full_name")
+    member_email = serializers.CharField(source="member.email")
+    checked_in = serializers.SerializerMethodField()
+
+    class Meta(BookingSerializer.Meta):
+        fields = [*BookingSerializer.Meta.fields, "member_name", "member_email", "checked_in"]
+        read_only_fields = fields
+
+    def get_checked_in(self, obj) -> bool:
+        return obj.checked_in_at is not None
+
+
+class BookingCreateSerializer(serializers.Serializer):
+    session_id = serializers.UUIDField()
+    seat_id = serializers.UUIDField(required=False, allow_null=True)
+    payment_method = serializers.ChoiceField(choices=PAYMENT_METHODS, default="AUTO")
+    member_id = serializers.UUIDField(required=False, allow_null=True, help_text="Staff: the member to book for.")
+    guest_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    host_booking_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class BookingCancelSerializer(serializers.Serializer):
+    refund = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Staff only: override the on-time rule."
+    )
+
+
+class AllAccessUsageSerializer(serializers.ModelSerializer):
+    booking_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = AllAccessUsage
+        fields = ["id", "usage_date", "slot", "booking_id", "was_no_show"]
+        read_only_fields = fields
