@@ -1,0 +1,330 @@
+"""`make bench`: the product under gunicorn + PostgreSQL with production settings, measured.
+
+    make bench                                   # the issue's sizes (50,000 members ...)
+    make bench BENCH_ARGS="--members 2000 --duration 5"   # a quick look
+    make bench BENCH_ARGS="--reseed"             # seed again even if the fingerprint matches
+
+Steps: install wrk if missing; seed `spin_bench` unless it already holds this exact seed
+(fingerprint of sizes, seed code and migrations); copy it to `spin_bench_run` (a template copy:
+every run starts from the same data); start gunicorn on 127.0.0.1; measure the health floor,
+bookings, the session list (wrk + Lua) and the schedule-drop rush (Python threads behind a
+Barrier); stop gunicorn; check the invariants; profile the booking path in-process; print a
+table and write bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+
+from bench import clients, common
+from bench.common import OUT, Server, log
+
+BASE_DB = "spin_bench"
+RUN_DB = "spin_bench_run"
+TARGETS = {"booking": 0.10, "session_list": 0.25}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--members", type=int, default=50_000)
+    parser.add_argument("--sessions", type=int, default=2_000)
+    parser.add_argument("--past-bookings", type=int, help="default: 4 per member, at most 200,000")
+    parser.add_argument("--duration", type=int, default=20, help="seconds of each wrk phase (default 20)")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections (default 16)")
+    parser.add_argument("--wrk-threads", type=int, default=2)
+    parser.add_argument("--rush-clients", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument("--list-page-size", type=int, default=0, help="0: the API's default page size")
+    parser.add_argument("--reseed", action="store_true", help="seed again even if the fingerprint matches")
+    parser.add_argument("--keep-db", action="store_true", help=f"keep {RUN_DB} after the run")
+    parser.add_argument("--no-profile", action="store_true", help="skip the in-process booking profile")
+    parser.add_argument("--profile-bookings", type=int, default=300)
+    parser.add_argument("--only", default="", help="comma list of phases: health,booking,list,rush")
+    args = parser.parse_args(argv)
+    if args.past_bookings is None:
+        args.past_bookings = min(200_000, 4 * args.members)
+    return args
+
+
+def booking_endpoint_ready(server: Server, prepared: dict) -> tuple[bool, str]:
+    """POST /api/bookings exists when an unauthenticated POST gets 401/403, not 404/405."""
+    client = clients.Client(server.port)
+    answer = client.request("POST", "/api/bookings", body={"session_id": prepared["sample_session_id"]})
+    client.close()
+    if answer.status in (401, 403):
+        return True, ""
+    return False, f"POST /api/bookings answered {answer.status} {answer.code}: not there yet"
+
+
+def sessions_endpoint_ready(server: Server) -> tuple[bool, str]:
+    client = clients.Client(server.port)
+    answer = client.request("GET", "/api/sessions", headers={"X-Organization": "bench"})
+    client.close()
+    if answer.status == 200:
+        return True, ""
+    return False, f"GET /api/sessions answered {answer.status} {answer.code}: not there yet"
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    phases = set(filter(None, args.only.split(","))) or {"health", "booking", "list", "rush"}
+    wrk = common.ensure_wrk()
+    sizes = {
+        "members": args.members,
+        "sessions": args.sessions,
+        "past_bookings": args.past_bookings,
+        "future_days": 14,
+        "all_access_share": 0.0,
+    }
+    seed_args = [f"--{k.replace('_', '-')}={v}" for k, v in sizes.items()]
+    seed_seconds = common.ensure_base_database(BASE_DB, sizes, reseed=args.reseed, seed_args=seed_args)
+
+    started = time.monotonic()
+    common.create_database(RUN_DB, template=BASE_DB)
+    log(f"copied {BASE_DB} -> {RUN_DB} in {time.monotonic() - started:.1f} s")
+    prepared = common.run_json(
+        "bench.prepare",
+        RUN_DB,
+        "--out",
+        str(OUT),
+        "--rush-clients",
+        str(args.rush_clients),
+        "--list-page-size",
+        str(args.list_page_size),
+    )
+
+    server = Server(RUN_DB, workers=args.workers, worker_class=args.worker_class, threads=args.threads)
+    atexit.register(server.stop)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    server.start()
+    log(f"started {server.describe()}")
+    results: dict = {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "sizes": sizes,
+        "seed_seconds": round(seed_seconds, 1),
+        "server": server.describe(),
+        "wrk": {"connections": args.connections, "threads": args.wrk_threads, "duration_s": args.duration},
+        "prepared": {k: v for k, v in prepared.items() if not k.endswith("_file")},
+        "skipped": {},
+    }
+    run_id = f"b{int(time.time())}"
+    try:
+        # warm every worker (imports, connections) before measuring anything
+        common.run_wrk(
+            wrk,
+            server.base_url,
+            common.lua_script("health", NTHREADS=args.wrk_threads),
+            connections=args.connections,
+            seconds=2,
+            threads=args.wrk_threads,
+        )
+        if "health" in phases:
+            log("health floor ...")
+            results["health"] = common.run_wrk(
+                wrk,
+                server.base_url,
+                common.lua_script("health", NTHREADS=args.wrk_threads),
+                connections=args.connections,
+                seconds=args.duration,
+                threads=args.wrk_threads,
+                server=server,
+            ).as_dict()
+        ready, why = booking_endpoint_ready(server, prepared)
+        if "booking" in phases and ready:
+            log("booking ...")
+            results["booking"] = common.run_wrk(
+                wrk,
+                server.base_url,
+                common.lua_script(
+                    "booking", NTHREADS=args.wrk_threads, PAIRS_FILE=prepared["pairs_file"], RUN_ID=run_id
+                ),
+                connections=args.connections,
+                seconds=args.duration,
+                threads=args.wrk_threads,
+                server=server,
+            ).as_dict()
+        elif "booking" in phases:
+            results["skipped"]["booking"] = why
+        list_ready, list_why = sessions_endpoint_ready(server)
+        if "list" in phases and list_ready:
+            log("session list ...")
+            results["session_list"] = common.run_wrk(
+                wrk,
+                server.base_url,
+                common.lua_script(
+                    "sessions",
+                    NTHREADS=args.wrk_threads,
+                    TOKENS_FILE=prepared["tokens_file"],
+                    LIST_PATH=prepared["list_path"],
+                ),
+                connections=args.connections,
+                seconds=args.duration,
+                threads=args.wrk_threads,
+                server=server,
+            ).as_dict()
+            results["session_list"]["path"] = prepared["list_path"]
+            results["session_list"]["items_per_response"] = list_page_items(server, prepared)
+        elif "list" in phases:
+            results["skipped"]["session_list"] = list_why
+        if "rush" in phases and ready:
+            log(f"rush: {args.rush_clients} riders at one session of {prepared['rush_capacity']} bikes ...")
+            rush_data = json.loads(open(prepared["rush_file"]).read())
+            results["rush"] = clients.rush(server.port, rush_data["session_id"], rush_data["clients"])
+        elif "rush" in phases:
+            results["skipped"]["rush"] = why
+    finally:
+        server.stop()
+        log("gunicorn stopped")
+
+    log("checking invariants ...")
+    results["checks"] = common.run_json(
+        "bench.checks", RUN_DB, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
+    )
+    if not args.no_profile and ready:
+        log("profiling the booking path in-process ...")
+        results["profile"] = common.run_json(
+            "bench.profile", RUN_DB, "--bookings", str(args.profile_bookings), "--out", str(OUT), timeout=900
+        )
+    if not args.keep_db:
+        common.drop_database(RUN_DB)
+    summarize(results)
+    (common.BENCH / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(render_table(results))
+    log(f"wrote {common.BENCH / 'results.json'}")
+    return 0 if results["verdict"]["ok"] else 1
+
+
+def list_page_items(server: Server, prepared: dict) -> int | None:
+    token = open(prepared["tokens_file"]).readline().strip()
+    client = clients.Client(server.port)
+    answer = client.request("GET", prepared["list_path"], token=token)
+    client.close()
+    if answer.body and isinstance(answer.body.get("results"), list):
+        return len(answer.body["results"])
+    return None
+
+
+def _count(statuses: dict, predicate) -> int:
+    return sum(n for key, n in statuses.items() if predicate(int(key.split(":")[0])))
+
+
+def summarize(results: dict) -> None:
+    floor = results.get("health", {}).get("rps") or 0
+    verdict: dict = {"problems": []}
+    for name in ("booking", "session_list"):
+        phase = results.get(name)
+        if not phase:
+            verdict["problems"].append(f"{name}: not measured ({results['skipped'].get(name, 'skipped')})")
+            continue
+        phase["ratio_to_floor"] = round(phase["rps"] / floor, 3) if floor else None
+        phase["count_5xx"] = _count(phase["statuses"], lambda s: s >= 500)
+        phase["count_2xx"] = _count(phase["statuses"], lambda s: 200 <= s < 300)
+        if phase["ratio_to_floor"] is not None and phase["ratio_to_floor"] < TARGETS[name]:
+            verdict["problems"].append(f"{name}: {phase['ratio_to_floor']} of the floor < target {TARGETS[name]}")
+        if phase["count_5xx"]:
+            verdict["problems"].append(f"{name}: {phase['count_5xx']} 5xx")
+        if phase["socket_errors"]:
+            verdict["problems"].append(f"{name}: socket errors {phase['socket_errors']}")
+    if "health" in results:
+        results["health"]["count_5xx"] = _count(results["health"]["statuses"], lambda s: s >= 500)
+    rush = results.get("rush")
+    if rush:
+        capacity = results["prepared"]["rush_capacity"]
+        if rush["successes"] != capacity:
+            verdict["problems"].append(f"rush: {rush['successes']} successes for {capacity} bikes")
+        if any(key.startswith("5") or key.startswith("None") for key in rush["statuses"]):
+            verdict["problems"].append(f"rush: 5xx or no answer {rush['statuses']}")
+    checks = results.get("checks", {})
+    if checks.get("check_ledger") != "clean":
+        verdict["problems"].append(f"check_ledger: {checks.get('check_ledger')}")
+    for key in (
+        "sessions_over_capacity",
+        "bikes_taken_twice",
+        "members_twice_on_a_session",
+        "sessions_counter_drift",
+        "credit_bookings_without_ledger_row",
+        "credit_bookings_charge_mismatch",
+        "all_access_bookings_without_usage",
+    ):
+        if checks.get(key):
+            verdict["problems"].append(f"{key}: {checks[key]}")
+    verdict["ok"] = not verdict["problems"]
+    results["verdict"] = verdict
+
+
+def render_table(results: dict) -> str:
+    floor = results.get("health", {}).get("rps") or 0
+    lines = [
+        "",
+        f"server: {results['server']}   load: wrk {results['wrk']['connections']} connections, "
+        f"{results['wrk']['threads']} threads, {results['wrk']['duration_s']} s per phase",
+        f"data: {results['sizes']['members']:,} members, {results['sizes']['sessions']:,} sessions, "
+        f"{results['sizes']['past_bookings']:,} past bookings",
+        "",
+        f"{'scenario':<14}{'rps':>9}{'x floor':>9}{'target':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'wrk cpu':>9}{'srv cpu':>9}  statuses",
+    ]
+    for name, label in (("health", "health floor"), ("booking", "booking"), ("session_list", "session list")):
+        phase = results.get(name)
+        if not phase:
+            lines.append(f"{label:<14}{'—':>9}  {results['skipped'].get(name, 'not run')}")
+            continue
+        ratio = f"{phase['rps'] / floor:.3f}" if floor else "-"
+        target = f"{TARGETS[name]:.2f}" if name in TARGETS else ""
+        lat = phase["latency_ms"]
+        statuses = " ".join(f"{k}={v}" for k, v in phase["statuses"].items())
+        if phase["socket_errors"]:
+            statuses += f" socket-errors={phase['socket_errors']}"
+        lines.append(
+            f"{label:<14}{phase['rps']:>9.1f}{ratio:>9}{target:>8}{lat['p50']:>9.1f}{lat['p95']:>9.1f}"
+            f"{lat['p99']:>9.1f}{phase['wrk_cpu_share'] * 100:>8.0f}%{phase['server_cpu_share'] * 100:>8.0f}%  {statuses}"
+        )
+    rush = results.get("rush")
+    if rush:
+        lines += [
+            "",
+            f"rush: {rush['clients']} riders, one session of {results['prepared']['rush_capacity']} bikes: "
+            f"{rush['successes']} successes on {rush['distinct_bikes_won']} bikes, sold out after "
+            f"{rush['sold_out_after_ms']} ms, all answered after {rush['all_answered_after_ms']} ms, "
+            f"p50/p95/p99 {rush['latency_ms']['p50']}/{rush['latency_ms']['p95']}/{rush['latency_ms']['p99']} ms",
+            f"      answers: {' '.join(f'{k}={v}' for k, v in rush['statuses'].items())}",
+        ]
+    else:
+        lines += ["", f"rush: {results['skipped'].get('rush', 'not run')}"]
+    checks = results.get("checks", {})
+    lines += [
+        "",
+        f"after: check_ledger {checks.get('check_ledger')} ({checks.get('check_ledger_seconds')} s), "
+        f"sessions over capacity {checks.get('sessions_over_capacity')}, bikes twice {checks.get('bikes_taken_twice')}, "
+        f"members twice {checks.get('members_twice_on_a_session')}, counter drift {checks.get('sessions_counter_drift')}, "
+        f"credit bookings without ledger row {checks.get('credit_bookings_without_ledger_row')}",
+        f"       bookings made in this run: {checks.get('bookings_since_start')}",
+    ]
+    profile = results.get("profile")
+    if profile:
+        lines.append(
+            f"profile: {profile.get('queries_per_booking')} queries per booking, "
+            f"{profile.get('ms_per_booking')} ms per booking in-process (see docs/PERFORMANCE.md)"
+        )
+    verdict = results["verdict"]
+    lines += ["", "verdict: " + ("all targets met" if verdict["ok"] else "; ".join(verdict["problems"])), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as exc:
+        sys.stderr.write((exc.stdout or "")[-3000:] + (exc.stderr or "")[-3000:])
+        raise
