@@ -68,6 +68,14 @@ class Package(models.Model):
                 condition=~Q(type="SINGLE_RIDE") | Q(credits=1), name="package_single_ride_one_credit"
             ),
             models.CheckConstraint(condition=Q(daily_ride_limit__gte=1), name="package_daily_limit_gte_1"),
+            # The check above lets NULLs through (a CHECK passes when it is unknown): these close that.
+            models.CheckConstraint(
+                condition=Q(type="ALL_ACCESS") | Q(credits__isnull=False), name="package_credit_types_have_credits"
+            ),
+            models.CheckConstraint(
+                condition=~Q(type="ALL_ACCESS") | Q(all_access_days__isnull=False),
+                name="package_all_access_has_days",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "is_active", "display_order"])]
 
@@ -142,6 +150,10 @@ class Coupon(models.Model):
             ),
             models.CheckConstraint(
                 condition=~Q(discount_type="FIXED_AMOUNT") | Q(discount_value__gt=0), name="coupon_fixed_amount_gt_0"
+            ),
+            models.CheckConstraint(
+                condition=Q(discount_type__isnull=True) | Q(discount_value__isnull=False),
+                name="coupon_discount_has_value",
             ),
             models.CheckConstraint(
                 condition=Q(custom_price__isnull=True) | Q(custom_price__gte=0), name="coupon_custom_price_gte_0"
