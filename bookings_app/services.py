@@ -50,6 +50,7 @@ from members_app.idempotency import IdempotencyRequest, idempotency_claim, idemp
 from members_app.models import Member, Organization, User
 from members_app.services import credits_expire_overdue, credits_refund_booking, credits_spend, member_lock
 from packages_app.models import Redemption
+from packages_app.services import member_redemptions_settle
 from spinning import clock, locking
 from spinning.errors import Busy, Forbidden, Invalid, InvalidState, NotFound
 
@@ -61,9 +62,6 @@ FRIEND_PASS = Booking.PaymentType.FRIEND_PASS
 PAYMENT_METHODS = (AUTO, ALL_ACCESS, CREDIT, FREE, FRIEND_PASS)
 
 CONFIRMED = Booking.Status.CONFIRMED
-# Redemptions whose unused friend pass can still be used (a USED Elite 30 has spent its credits
-# but may still hold its pass).
-FRIEND_PASS_STATUSES = (Redemption.Status.ACTIVE, Redemption.Status.USED)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -103,17 +101,10 @@ def _get_in_org(model, organization: Organization, pk, field: str):
         raise Invalid({field: f"No such {model._meta.verbose_name} in this studio."}) from None
 
 
-def friend_pass_flag_refresh(*, member: Member, now: datetime) -> None:
-    """Keep `Member.friend_passes_available` true: unused, unexpired passes of live redemptions."""
-    count = Redemption.objects.filter(
-        member=member,
-        status__in=FRIEND_PASS_STATUSES,
-        friend_pass_granted=True,
-        friend_pass_used_at__isnull=True,
-        friend_pass_expires_at__gt=now,
-    ).count()
-    Member.objects.filter(pk=member.pk).update(friend_passes_available=count)
-    member.friend_passes_available = count
+def _settle(member: Member, now: datetime) -> None:
+    """Credits or a friend pass moved: bring the member's redemptions (ACTIVE <-> USED) and
+    cached flags (friend_passes_available ...) up to date. The member is locked."""
+    member_redemptions_settle(member=member, now=now)
 
 
 # --- schedule --------------------------------------------------------------------------------------
@@ -373,7 +364,7 @@ def _booking_create(
             locking.lock(
                 Redemption.objects.filter(
                     member=member,
-                    status__in=FRIEND_PASS_STATUSES,
+                    status=Redemption.Status.ACTIVE,
                     friend_pass_granted=True,
                     friend_pass_used_at__isnull=True,
                     friend_pass_expires_at__gt=now,
@@ -486,12 +477,13 @@ def _booking_create(
         )
         booking.credit_lot = rows[0].lot
         Booking.objects.filter(pk=booking.pk).update(credit_lot=booking.credit_lot)
+        _settle(member, now)
     elif payment.type == FRIEND_PASS:
         if not Redemption.objects.filter(pk=payment.redemption.pk, friend_pass_used_at__isnull=True).update(
             friend_pass_used_at=now, friend_pass_booking_id=booking.pk
         ):
             raise FriendPassUnavailable()
-        friend_pass_flag_refresh(member=member, now=now)
+        _settle(member, now)
     return booking
 
 
@@ -576,8 +568,9 @@ def booking_cancel(
         on_time = now <= session.starts_at - timedelta(hours=organization.cancellation_window_hours)
         give_back = on_time if (refund is None or not by_staff) else bool(refund)
         bookings = [target] + [locked[pk] for pk in guest_ids if locked[pk].status == CONFIRMED]
+        settle = False
         for booking in bookings:
-            _cancel_one(
+            gave_back = _cancel_one(
                 booking=booking,
                 member=owner,
                 session=session,
@@ -586,8 +579,9 @@ def booking_cancel(
                 now=now,
                 cancelled_by=cancelled_by,
             )
-        if any(b.payment_type == FRIEND_PASS for b in bookings):
-            friend_pass_flag_refresh(member=owner, now=now)
+            settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
+        if settle:
+            _settle(owner, now)
     return target
 
 
@@ -643,8 +637,8 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
             now=now,
             cancelled_by=cancelled_by,
         )
-    for member_pk in {b.member_id for b in bookings if b.payment_type == FRIEND_PASS}:
-        friend_pass_flag_refresh(member=members[member_pk], now=now)
+    for member_pk in sorted({b.member_id for b in bookings if b.payment_type in (CREDIT, FRIEND_PASS)}):
+        _settle(members[member_pk], now)
     session.status = Session.Status.CANCELLED
     session.cancelled_at = now
     Session.objects.filter(pk=session.pk).update(status=session.status, cancelled_at=now)
