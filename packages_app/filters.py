@@ -31,21 +31,25 @@ class CouponFilter(django_filters.FilterSet):
         fields = ["is_active", "coupon_type"]
 
 
+def _is_date(value: str) -> bool:
+    return len(value) == 10 and value[4] == "-" and value[7] == "-"
+
+
 def parse_moment(value: str, *, tz_name: str, end: bool, field: str) -> datetime:
-    """A studio-local date (whole day, inclusive) or an ISO-8601 timestamp."""
+    """A studio-local date (whole day, inclusive) or an ISO-8601 timestamp with offset."""
     value = (value or "").strip()
     try:
-        moment = parse_datetime(value)
-        day = None if moment is not None else parse_date(value)
+        if _is_date(value):
+            day = parse_date(value)
+            if isinstance(day, date):
+                return clock.end_of_local_day(day, tz_name) if end else clock.start_of_local_day(day, tz_name)
+        else:
+            moment = parse_datetime(value)
+            if moment is not None and moment.tzinfo is not None:
+                return moment
     except ValueError:
-        moment = day = None
-    if moment is not None:
-        if moment.tzinfo is None:
-            raise ValidationError({field: ["A timestamp needs its UTC offset."]})
-        return moment
-    if isinstance(day, date):
-        return clock.end_of_local_day(day, tz_name) if end else clock.start_of_local_day(day, tz_name)
-    raise ValidationError({field: ["A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp."]})
+        pass
+    raise ValidationError({field: ["A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp with its offset."]})
 
 
 class RedemptionFilter(django_filters.FilterSet):
@@ -69,6 +73,6 @@ class RedemptionFilter(django_filters.FilterSet):
 
     def filter_to(self, queryset, name, value):
         moment = parse_moment(value, tz_name=self._tz(), end=True, field=name)
-        if parse_datetime(value.strip()) is not None:
-            return queryset.filter(redeemed_at__lte=moment)
-        return queryset.filter(redeemed_at__lt=moment)
+        if _is_date(value.strip()):
+            return queryset.filter(redeemed_at__lt=moment)  # up to the next local midnight
+        return queryset.filter(redeemed_at__lte=moment)
