@@ -35,6 +35,7 @@ class OrganizationAdmin(TenantScopedAdmin):
     list_display = ["name", "slug", "timezone", "currency", "credit_price", "booking_window_days"]
     search_fields = ["name", "slug"]
     allow_delete = False
+    saves_through_service = True
 
     def _org_id_of(self, obj):
         return obj.pk
@@ -83,6 +84,7 @@ class StaffRoleAdmin(TenantScopedAdmin):
     list_display = ["user", "role", "organization"]
     list_filter = ["role"]
     autocomplete_fields = ["user"]
+    saves_through_service = True
 
     def save_model(self, request, obj, form, change):
         services.staff_role_set(organization=obj.organization, user=obj.user, role=obj.role)
@@ -94,36 +96,37 @@ class CreditAdjustmentForm(forms.Form):
     expires_at = forms.DateTimeField(required=False, help_text="Only for added credits; empty = never expires.")
 
 
-class CreditLotInline(admin.TabularInline):
+class MemberReadOnlyInline(admin.TabularInline):
+    """Read-only rows of a member, shown to whoever may view the member: the studio role
+    decides (admin_base), not Django's per-model permissions, which studio staff do not hold."""
+
+    extra = 0
+    can_delete = False
+
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site.get_model_admin(self.parent_model).has_view_permission(request, obj)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class CreditLotInline(MemberReadOnlyInline):
     model = CreditLot
     fields = ["source", "credits_granted", "remaining", "expires_at", "expired_at", "created_at"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-created_at"]
 
-    def has_add_permission(self, request, obj=None):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-class CreditTransactionInline(admin.TabularInline):
+class CreditTransactionInline(MemberReadOnlyInline):
     model = CreditTransaction
     fields = ["created_at", "type", "amount", "balance_before", "balance_after", "description", "performed_by"]
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ["-seq"]
     max_num = 0
     show_change_link = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("performed_by")
@@ -141,7 +144,8 @@ class MemberAdmin(StaffScopedAdmin):
         "has_all_access",
         "created_at",
     ]
-    list_filter = ["status", "is_elite_member", "has_all_access", "organization"]
+    # Only the studios in the staff user's own rows: a plain filter would list every studio.
+    list_filter = ["status", "is_elite_member", "has_all_access", ("organization", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
     list_select_related = ["user", "organization"]
     readonly_fields = [
@@ -156,7 +160,26 @@ class MemberAdmin(StaffScopedAdmin):
     autocomplete_fields = ["user"]
     inlines = [CreditLotInline, CreditTransactionInline]
     allow_delete = False
+    saves_through_service = True
     change_form_template = "admin/members_app/member/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A member's studio and person are fixed: their lots and ledger belong to that studio.
+        if obj is not None:
+            return ["organization", "user", *self.readonly_fields]
+        return self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        # Through the service: it locks the member and writes only these fields, so a save never
+        # puts back a balance that a booking changed meanwhile.
+        services.member_update(
+            organization=obj.organization,
+            member_id=obj.pk,
+            data={field: form.cleaned_data[field] for field in ("phone", "status")},
+        )
 
     @admin.display(description="Name", ordering="user__last_name")
     def full_name(self, obj):

@@ -39,6 +39,14 @@ class TenantScopedAdmin(admin.ModelAdmin):
     #: append-only models (the ledger) set these False
     allow_add = True
     allow_delete = True
+    #: True when save_model writes through a service: the service opens its own durable
+    #: transaction, which may not nest inside the admin's usual atomic wrapper
+    saves_through_service = False
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if not self.saves_through_service:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        return self._changeform_view(request, object_id, form_url, extra_context)
 
     def _is_super(self, request) -> bool:
         return request.user.is_active and request.user.is_superuser

@@ -6,3 +6,8 @@ os.environ.setdefault("SPINNING_ALLOW_DEV_SECRET", "1")
 os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
 
 from spinning.settings import *  # noqa: E402,F403
+
+# The admin pages render without `collectstatic`: no manifest in tests.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+# No STATIC_ROOT scan at start-up (there is no collectstatic in tests, so nothing to find).
+WHITENOISE_AUTOREFRESH = True
