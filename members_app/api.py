@@ -1,7 +1,8 @@
 """HTTP endpoints for "Auth and people" and "Organization" (API.md). Thin: parse, call, render."""
 
+import uuid
+
 from django.contrib.auth import authenticate
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.authtoken.models import Token
@@ -42,12 +43,16 @@ class InvalidCredentials(DomainError):
 
 def member_for_caller(tenant: Tenant, member_id) -> Member:
     """The member a caller may look at: staff any member of the studio, a member only themself."""
+    try:
+        member_id = uuid.UUID(str(member_id))
+    except ValueError:  # not a UUID: no such member either
+        raise NotFound("No such member.") from None
     if tenant.is_staff:
         try:
             return selectors.member_get(organization=tenant.organization, member_id=member_id)
-        except (Member.DoesNotExist, ValueError, DjangoValidationError):  # not a UUID: not found either
+        except Member.DoesNotExist:
             raise NotFound("No such member.") from None
-    if tenant.member is not None and str(tenant.member.pk) == str(member_id):
+    if tenant.member is not None and tenant.member.pk == member_id:
         return tenant.member
     raise NotFound("No such member.")
 

@@ -160,6 +160,13 @@ def test_non_uuid_member_id_is_404_for_staff(admin, bad_id, suffix):
     assert_error(admin.get(f"/api/members/{bad_id}{suffix}"), 404, "not_found")
 
 
+def test_member_ids_are_matched_as_uuids_not_as_text(api, admin, member):
+    upper = str(member.pk).upper()
+    assert admin.get(f"/api/members/{upper}").json()["id"] == str(member.pk)
+    assert api(member.user).get(f"/api/members/{upper}").json()["id"] == str(member.pk)
+    assert api(member.user).get(f"/api/members/{upper}/credit-transactions").status_code == 200
+
+
 @pytest.mark.parametrize("bad_id", NON_UUIDS)
 def test_non_uuid_member_id_is_404_for_a_member(api, member, bad_id):
     assert_error(api(member.user).get(f"/api/members/{bad_id}"), 404, "not_found")
