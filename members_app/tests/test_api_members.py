@@ -342,3 +342,28 @@ def test_deduct_takes_soonest_expiring_lot_first(api, org_a, admin_a, member_a):
     )
     assert response.status_code == 201
     assert response.json()["lot_id"] == str(soon.lot_id)
+
+
+def test_ledger_rows_written_at_the_same_instant_list_in_writing_order(api, org_a, admin_a, member_a):
+    same_instant = timezone.now()
+    for amount in (1, 1, 1):
+        services.credit_adjustment_create(
+            organization=org_a, member_id=member_a.pk, amount=amount, reason="x", now=same_instant
+        )
+    services.credit_adjustment_create(
+        organization=org_a, member_id=member_a.pk, amount=-3, reason="y", now=same_instant
+    )
+    rows = api(admin_a).get(f"/api/members/{member_a.pk}/credit-transactions").json()["results"]
+    assert len({r["created_at"] for r in rows}) == 1
+    # a deduct of 3 from three lots writes three rows, newest first
+    assert [r["balance_after"] for r in rows] == [0, 1, 2, 3, 2, 1]
+
+
+def test_ledger_list_has_no_n_plus_one(api, org_a, admin_a, member_a, django_assert_max_num_queries):
+    for _ in range(30):
+        services.credit_adjustment_create(organization=org_a, member_id=member_a.pk, amount=1, reason="x")
+    client = api(admin_a)
+    # token, studio and role (5), the member, count, page: the same for 3 rows or 300
+    with django_assert_max_num_queries(9):
+        response = client.get(f"/api/members/{member_a.pk}/credit-transactions")
+    assert response.json()["count"] == 30
