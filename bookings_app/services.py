@@ -48,7 +48,7 @@ from bookings_app.models import (
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
 from members_app.models import Member, Organization, User
-from members_app.services import credits_expire_overdue, credits_refund_booking, credits_spend, member_lock
+from members_app.services import credits_refund_booking, credits_spend, member_lock
 from packages_app.models import Redemption
 from packages_app.services import member_redemptions_settle
 from spinning import clock, locking
@@ -225,7 +225,7 @@ class _Payment:
     type: str
     redemption: Redemption | None = None
     slot: int | None = None
-    extra: dict = field(default_factory=dict)
+    day_used_up: bool = False
 
 
 def _resolve_payment(
@@ -262,9 +262,10 @@ def _resolve_payment(
         if day_used_up:
             raise DailyLimitReached()
         raise InsufficientCredits("No active All Access covers this session's date.")
-    credits_expire_overdue(member=member, now=now)
+    # The cached balance may still hold credits past their expiry: `credits_spend` expires those
+    # first and refuses if what is left is short (see _booking_create).
     if member.credit_balance >= cost:
-        return _Payment(CREDIT)
+        return _Payment(CREDIT, day_used_up=day_used_up)
     if day_used_up:
         raise DailyLimitReached()
     raise InsufficientCredits()
@@ -381,11 +382,9 @@ def _booking_create(
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive()
     if not is_guest:
-        opens_at = selectors.booking_opens_at(
-            session=session,
-            organization=organization,
-            priority=selectors.member_has_priority(member=member, now=now),
-        )
+        opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
+        if now < opens_at and selectors.member_has_priority(member=member, now=now):
+            opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
         if now < opens_at:
             raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
         if Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
@@ -466,18 +465,22 @@ def _booking_create(
             )
         )
     elif payment.type == CREDIT:
-        rows = credits_spend(
-            member=member,
-            amount=cost,
-            now=now,
-            booking_id=booking.pk,
-            performed_by=booked_by,
-            description=f"Booking: {ride_class.name} {session.starts_at:%Y-%m-%d %H:%M} UTC"
-            + (f", bike {seat.label}" if seat else ""),
-        )
+        try:
+            rows = credits_spend(
+                member=member,
+                amount=cost,
+                now=now,
+                booking_id=booking.pk,
+                performed_by=booked_by,
+                description=f"Booking: {ride_class.name} {session.starts_at:%Y-%m-%d %H:%M} UTC"
+                + (f", bike {seat.label}" if seat else ""),
+            )
+        except InsufficientCredits:
+            if payment.day_used_up:
+                raise DailyLimitReached() from None
+            raise
         booking.credit_lot = rows[0].lot
         Booking.objects.filter(pk=booking.pk).update(credit_lot=booking.credit_lot)
-        _settle(member, now)
     elif payment.type == FRIEND_PASS:
         if not Redemption.objects.filter(pk=payment.redemption.pk, friend_pass_used_at__isnull=True).update(
             friend_pass_used_at=now, friend_pass_booking_id=booking.pk

@@ -1,4 +1,4 @@
-"""A studio in Istanbul with a small room (5 bikes, one EXCLUSIVE at 2 credits) and a rider."""
+"""A studio in Istanbul with a small room (6 bikes, one EXCLUSIVE at 2 credits) and a rider."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo

@@ -53,7 +53,7 @@ class InstructorFactory(factory.django.DjangoModelFactory):
 
 def make_layout(organization, grid: list[str] | None = None, location=None, exclusive_cost: int = 2) -> SeatLayout:
     """A layout from a picture: one string per row; N normal, E exclusive, P podium, C column,
-    I instructor, X an out-of-order normal bike. Default: 'NNN', 'NEN' (5 bikes, one exclusive)."""
+    I instructor, X an out-of-order normal bike. Default: 'NNN', 'NEN' (6 bikes, one exclusive)."""
     grid = grid or ["NNN", "NEN"]
     location = location or LocationFactory(organization=organization)
     layout = SeatLayoutFactory(
