@@ -258,6 +258,7 @@ def _all_access_start(*, member: Member, redemption: Redemption, today: date, no
     )
     if latest_end is not None and latest_end >= start:
         start = latest_end + timedelta(days=1)
+    locking.pause("all_access_start_chosen")
     return start
 
 
@@ -358,8 +359,6 @@ def redemption_create(
             _check_coupon(coupon, package=package, member=member, now=now)
             locking.pause("coupon_checked")
             _coupon_take(coupon, member)
-        elif package.type == Package.Type.ALL_ACCESS:
-            locking.pause("all_access_checked")
         else:
             locking.pause("sale_checked")
         quote = quote_price(package=package, coupon=coupon, currency=organization.currency)
