@@ -88,11 +88,15 @@ def main(argv=None) -> int:
         "all_access_share": 0.0,
     }
     seed_args = [f"--{k.replace('_', '-')}={v}" for k, v in sizes.items()]
-    seed_seconds = common.ensure_base_database(BASE_DB, sizes, reseed=args.reseed, seed_args=seed_args)
+    # the sizes live in spin_bench; smaller trial sizes get a database of their own, so
+    # switching between a quick look and the real run does not seed again each time
+    default_sizes = (args.members, args.sessions, args.past_bookings) == (50_000, 2_000, 200_000)
+    base_db = BASE_DB if default_sizes else f"{BASE_DB}_{args.members}"
+    seed_seconds = common.ensure_base_database(base_db, sizes, reseed=args.reseed, seed_args=seed_args)
 
     started = time.monotonic()
-    common.create_database(RUN_DB, template=BASE_DB)
-    log(f"copied {BASE_DB} -> {RUN_DB} in {time.monotonic() - started:.1f} s")
+    common.create_database(RUN_DB, template=base_db)
+    log(f"copied {base_db} -> {RUN_DB} in {time.monotonic() - started:.1f} s")
     prepared = common.run_json(
         "bench.prepare",
         RUN_DB,
@@ -194,7 +198,16 @@ def main(argv=None) -> int:
     if not args.no_profile and ready:
         log("profiling the booking path in-process ...")
         results["profile"] = common.run_json(
-            "bench.profile", RUN_DB, "--bookings", str(args.profile_bookings), "--out", str(OUT), timeout=900
+            "bench.profile",
+            RUN_DB,
+            "--bookings",
+            str(args.profile_bookings),
+            "--out",
+            str(OUT),
+            "--list-path",
+            prepared["list_path"],
+            timeout=900,
+            ALLOWED_HOSTS="testserver",
         )
     if not args.keep_db:
         common.drop_database(RUN_DB)
