@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 
 from members_app import seeds as member_seeds
 from members_app.models import StaffRole
+from packages_app.seeds import seed_catalog
 
 DEFAULT_ADMIN_PASSWORD = "spin-admin-2026"
 
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=DEFAULT_ADMIN_PASSWORD)
 
     def handle(self, *args, **options):
+        self.admin_email = options["admin_email"]
         slug = options["organization"]
         organization, created = member_seeds.seed_studio(slug=slug)
         self.stdout.write(f"{'Created' if created else 'Found'} studio '{organization.slug}' ({organization.name}).")
@@ -53,4 +55,4 @@ class Command(BaseCommand):
 
     def extra_seeds(self, organization):
         """The catalog and the schedule, seeded by their own apps."""
-        return []
+        return [*seed_catalog(organization=organization)]
