@@ -308,9 +308,14 @@ def main(argv=None) -> int:
     bad_bodies = [r for r in records if r["status"] is not None and r["status"] >= 400 and not r["json_ok"]]
     health = poller.samples
     recovery = {}
-    for event in events:
+    events.sort(key=lambda e: e["t"])
+    for index, event in enumerate(events):
         since = event.get("done_at", event["t"])
-        window = [(t, st) for t, st in health if event["t"] <= t <= since + args.recover_within]
+        # each event is judged until the next one starts (or recover_within after it is over)
+        until = since + args.recover_within
+        if index + 1 < len(events):
+            until = min(until, events[index + 1]["t"])
+        window = [(t, st) for t, st in health if event["t"] <= t <= until]
         bad = [t for t, st in window if st != 200]
         back = next((t for t, st in window if st == 200 and (not bad or t > bad[-1])), None)
         first_201 = min(

@@ -114,7 +114,14 @@ def main(argv=None) -> int:
     server.start()
     log(f"started {server.describe()}")
     results: dict = {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            # the machine is shared: a load average well above 0 before the run means other work
+            # competed for the two cores and the absolute numbers are low
+            "loadavg_before": [round(x, 2) for x in os.getloadavg()],
+        },
         "sizes": sizes,
         "seed_seconds": round(seed_seconds, 1),
         "server": server.describe(),
@@ -191,6 +198,7 @@ def main(argv=None) -> int:
         server.stop()
         log("gunicorn stopped")
 
+    results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     log("checking invariants ...")
     results["checks"] = common.run_json(
         "bench.checks", RUN_DB, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
@@ -283,7 +291,8 @@ def render_table(results: dict) -> str:
         f"server: {results['server']}   load: wrk {results['wrk']['connections']} connections, "
         f"{results['wrk']['threads']} threads, {results['wrk']['duration_s']} s per phase",
         f"data: {results['sizes']['members']:,} members, {results['sizes']['sessions']:,} sessions, "
-        f"{results['sizes']['past_bookings']:,} past bookings",
+        f"{results['sizes']['past_bookings']:,} past bookings   load average before/after: "
+        f"{results['machine']['loadavg_before'][0]}/{results['machine'].get('loadavg_after', ['-'])[0]}",
         "",
         f"{'scenario':<14}{'rps':>9}{'x floor':>9}{'target':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
         f"{'wrk cpu':>9}{'srv cpu':>9}  statuses",
