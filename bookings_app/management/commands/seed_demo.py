@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand
 
+from bookings_app import seeds as booking_seeds
 from members_app import seeds as member_seeds
-from members_app.models import StaffRole
+from members_app.models import StaffRole, User
 from packages_app.seeds import seed_catalog
 
 DEFAULT_ADMIN_PASSWORD = "spin-admin-2026"
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--admin-password", default=DEFAULT_ADMIN_PASSWORD)
 
     def handle(self, *args, **options):
+        self.admin_email = options["admin_email"]
         self.admin_email = options["admin_email"]
         slug = options["organization"]
         organization, created = member_seeds.seed_studio(slug=slug)
@@ -54,5 +56,11 @@ class Command(BaseCommand):
             self.stdout.write(f"  member           {email} / {member_seeds.DEMO_MEMBER_PASSWORD}")
 
     def extra_seeds(self, organization):
-        """The catalog and the schedule, seeded by their own apps."""
-        return [*seed_catalog(organization=organization)]
+        """The catalog, the schedule and the demo riders' packages and bookings, seeded by their
+        own apps (each idempotent; the schedule and the sales need the catalog first)."""
+        admin = User.objects.filter(email__iexact=self.admin_email).first()
+        return [
+            *seed_catalog(organization=organization),
+            *booking_seeds.seed_schedule(organization=organization),
+            *booking_seeds.seed_holdings(organization=organization, performed_by=admin),
+        ]
