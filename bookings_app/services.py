@@ -156,6 +156,37 @@ def seat_layout_create(
     return layout
 
 
+def seat_layout_update_grid(*, organization: Organization, layout_id, seats: list[dict]) -> SeatLayout:
+    """Staff edit a layout's seats as a grid: label, type, credit cost, in or out of order.
+    Labels stay unique in the layout; a credit cost is at least 1."""
+    with transaction.atomic(durable=True):
+        layout = _get_in_org(SeatLayout, organization, layout_id, "layout_id")
+        existing = {str(seat.pk): seat for seat in locking.lock(Seat.objects.filter(layout=layout))}
+        labels = set()
+        for spec in seats:
+            seat = existing.get(str(spec["id"]))
+            if seat is None:
+                raise Invalid({"seats": "A seat of another layout."})
+            label = (spec.get("label") or seat.label).strip()
+            if label in labels:
+                raise Invalid({"seats": f"Label {label} is used twice."})
+            labels.add(label)
+            if spec.get("type", seat.type) not in Seat.Type.values:
+                raise Invalid({"seats": f"Unknown seat type for {label}."})
+            if int(spec.get("credit_cost", seat.credit_cost)) < 1:
+                raise Invalid({"seats": f"Seat {label}: a credit cost is at least 1."})
+            seat.label = label
+            seat.type = spec.get("type", seat.type)
+            seat.credit_cost = int(spec.get("credit_cost", seat.credit_cost))
+            seat.is_active = bool(spec.get("is_active", seat.is_active))
+        # Two passes so that swapping two labels does not trip the unique constraint midway.
+        changed = list(existing.values())
+        for seat in changed:
+            Seat.objects.filter(pk=seat.pk).update(label=f"~{seat.pk.hex[:12]}")
+        Seat.objects.bulk_update(changed, ["label", "type", "credit_cost", "is_active"])
+    return layout
+
+
 def session_create(
     *,
     organization: Organization,
