@@ -1,0 +1,467 @@
+"""Admin for studio staff (issue 3, item 8), scoped to the staff user's studio by role.
+
+Catalog screens (packages, coupons) are ADMIN-only; redemptions and the "sell a package" form are
+for ADMIN and FRONT_DESK. Every write goes through packages_app.services, the same code the API
+calls; the forms only call the services' validation functions to show errors in place.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from members_app.admin_base import ADMIN, FRONT_DESK, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
+from members_app.idempotency import IdempotencyRequest, IdempotentReplay, request_hash
+from members_app.models import IdempotencyRecord, Member
+from packages_app import services
+from packages_app.models import BENEFITS, Coupon, Package, Redemption
+from packages_app.pricing import package_pricing
+from packages_app.selectors import package_list_public
+from packages_app.services.catalog import COUPON_FIELDS, PACKAGE_FIELDS
+from spinning import clock
+from spinning.errors import DomainError
+
+
+def _show_errors(form: forms.Form, errors: dict, rename: dict | None = None) -> None:
+    rename = rename or {}
+    for field, messages_ in errors.items():
+        name = rename.get(field, field)
+        for message in messages_:
+            form.add_error(name if name in form.fields else None, message)
+
+
+class ServiceWritesMixin:
+    """The admin wraps add/change/delete views in a transaction; our services open their own
+    durable one (they own their transaction and locks), so these views run without the wrapper."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._delete_view(request, object_id, extra_context)
+
+
+# --- packages -------------------------------------------------------------------------------------
+class PackageAdminForm(forms.ModelForm):
+    benefits = forms.MultipleChoiceField(
+        choices=[(b, b.replace("_", " ")) for b in BENEFITS], widget=forms.CheckboxSelectMultiple, required=False
+    )
+
+    class Meta:
+        model = Package
+        fields = ["organization", *PACKAGE_FIELDS]
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = Package(**{f: cleaned.get(f, getattr(self.instance, f)) for f in PACKAGE_FIELDS})
+        candidate.benefits = list(cleaned.get("benefits") or [])
+        _show_errors(self, services.package_errors(candidate))
+        return cleaned
+
+
+@admin.register(Package)
+class PackageAdmin(ServiceWritesMixin, TenantScopedAdmin):
+    form = PackageAdminForm
+    list_display = [
+        "code",
+        "name",
+        "type",
+        "price",
+        "credits",
+        "all_access_days",
+        "price_per_credit",
+        "base_price",
+        "discount_amount",
+        "discount_percentage",
+        "is_active",
+        "display_order",
+    ]
+    list_filter = ["type", "is_active", "organization"]
+    search_fields = ["code", "name", "name_tr"]
+    list_select_related = ["organization"]
+    ordering = ["organization", "display_order", "name"]
+    actions = ["activate", "deactivate"]
+
+    def _pricing(self, obj):
+        return package_pricing(package=obj, credit_price=obj.organization.credit_price)
+
+    @admin.display(description="Per credit")
+    def price_per_credit(self, obj):
+        return self._pricing(obj).price_per_credit
+
+    @admin.display(description="Base price")
+    def base_price(self, obj):
+        return self._pricing(obj).base_price
+
+    @admin.display(description="Discount")
+    def discount_amount(self, obj):
+        return self._pricing(obj).discount_amount
+
+    @admin.display(description="Discount %")
+    def discount_percentage(self, obj):
+        return self._pricing(obj).discount_percentage
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in PACKAGE_FIELDS if f in form.cleaned_data}
+        data["benefits"] = list(data.get("benefits") or [])
+        if change:
+            saved = services.package_update(organization=obj.organization, package_id=obj.pk, data=data)
+        else:
+            saved = services.package_create(organization=form.cleaned_data["organization"], data=data)
+        obj.__dict__.update(saved.__dict__)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.redemptions.exists():
+            return False  # a redeemed package is deactivated, never deleted
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.package_delete(organization=obj.organization, package_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for package in queryset.select_related("organization"):
+            try:
+                services.package_delete(organization=package.organization, package_id=package.pk)
+            except DomainError as exc:
+                messages.error(request, f"{package.code}: {exc.detail}")
+
+    def _set_active(self, request, queryset, active: bool):
+        for package in queryset.select_related("organization"):
+            services.package_update(
+                organization=package.organization, package_id=package.pk, data={"is_active": active}
+            )
+        messages.success(request, f"{queryset.count()} package(s) {'activated' if active else 'deactivated'}.")
+
+    @admin.action(description="Activate selected packages")
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected packages")
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+
+# --- coupons --------------------------------------------------------------------------------------
+class CouponAdminForm(forms.ModelForm):
+    class Meta:
+        model = Coupon
+        fields = ["organization", *COUPON_FIELDS, "applicable_packages"]
+
+    def clean(self):
+        cleaned = super().clean()
+        candidate = Coupon(**{f: cleaned.get(f, getattr(self.instance, f)) for f in COUPON_FIELDS if f != "package"})
+        candidate.package = cleaned.get("package")
+        candidate.times_redeemed = self.instance.times_redeemed or 0
+        applicable = list(cleaned.get("applicable_packages") or [])
+        organization = cleaned.get("organization")
+        if organization is not None:
+            if any(p.organization_id != organization.pk for p in applicable) or (
+                candidate.package is not None and candidate.package.organization_id != organization.pk
+            ):
+                self.add_error(None, "Packages must belong to the coupon's studio.")
+        _show_errors(
+            self,
+            services.coupon_errors(candidate, applicable),
+            rename={"package_id": "package", "applicable_package_ids": "applicable_packages"},
+        )
+        return cleaned
+
+
+@admin.register(Coupon)
+class CouponAdmin(ServiceWritesMixin, TenantScopedAdmin):
+    form = CouponAdminForm
+    list_display = [
+        "code",
+        "name",
+        "coupon_type",
+        "offer",
+        "times_redeemed",
+        "remaining_uses",
+        "max_redemptions_per_member",
+        "first_purchase_only",
+        "valid_from",
+        "valid_until",
+        "is_active",
+    ]
+    list_filter = ["coupon_type", "is_active", "first_purchase_only", "organization"]
+    search_fields = ["code", "name", "name_tr"]
+    readonly_fields = ["times_redeemed"]
+    filter_horizontal = ["applicable_packages"]
+    list_select_related = ["package"]
+    actions = ["activate", "deactivate"]
+
+    @admin.display(description="Offer")
+    def offer(self, obj):
+        if obj.coupon_type == Coupon.Type.DISCOUNT:
+            if obj.discount_type == Coupon.DiscountType.PERCENTAGE:
+                return f"{obj.discount_value.normalize():f} % off"
+            return f"{obj.discount_value} off"
+        if obj.coupon_type == Coupon.Type.PACKAGE:
+            parts = [obj.package.code if obj.package else "?"]
+            if obj.custom_price is not None:
+                parts.append(f"for {obj.custom_price}")
+            if obj.custom_credits:
+                parts.append(f"{obj.custom_credits} credits")
+            return " ".join(parts)
+        return f"+{obj.bonus_credits} credits"
+
+    @admin.display(description="Remaining uses")
+    def remaining_uses(self, obj):
+        if obj.max_redemptions is None:
+            return "unlimited"
+        return max(obj.max_redemptions - obj.times_redeemed, 0)
+
+    def save_model(self, request, obj, form, change):
+        data = {f: form.cleaned_data[f] for f in COUPON_FIELDS if f in form.cleaned_data and f != "package"}
+        data["package_id"] = form.cleaned_data["package"].pk if form.cleaned_data.get("package") else None
+        data["applicable_package_ids"] = [p.pk for p in form.cleaned_data.get("applicable_packages") or []]
+        if change:
+            saved = services.coupon_update(organization=obj.organization, coupon_id=obj.pk, data=data)
+        else:
+            saved = services.coupon_create(organization=form.cleaned_data["organization"], data=data)
+        obj.__dict__.update(saved.__dict__)
+
+    def save_related(self, request, form, formsets, change):
+        # applicable_packages were set by the service; only inlines (none) would remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.times_redeemed or obj.redemptions.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.coupon_delete(organization=obj.organization, coupon_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for coupon in queryset.select_related("organization"):
+            try:
+                services.coupon_delete(organization=coupon.organization, coupon_id=coupon.pk)
+            except DomainError as exc:
+                messages.error(request, f"{coupon.code}: {exc.detail}")
+
+    def _set_active(self, request, queryset, active: bool):
+        for coupon in queryset.select_related("organization"):
+            services.coupon_update(organization=coupon.organization, coupon_id=coupon.pk, data={"is_active": active})
+        messages.success(request, f"{queryset.count()} coupon(s) {'activated' if active else 'deactivated'}.")
+
+    @admin.action(description="Activate selected coupons")
+    def activate(self, request, queryset):
+        self._set_active(request, queryset, True)
+
+    @admin.action(description="Deactivate selected coupons")
+    def deactivate(self, request, queryset):
+        self._set_active(request, queryset, False)
+
+
+# --- redemptions and the sale form ---------------------------------------------------------------------
+class SellForm(forms.Form):
+    package = forms.ModelChoiceField(queryset=Package.objects.none())
+    coupon_code = forms.CharField(max_length=64, required=False)
+    payment_method = forms.ChoiceField(choices=Redemption.PaymentMethod.choices)
+    payment_reference = forms.CharField(max_length=200, required=False)
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+    starts_on = forms.DateField(
+        required=False,
+        help_text="All Access only: a later first day (studio time). Empty: today, or after the current pass.",
+    )
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+    quoted_final_price = forms.DecimalField(widget=forms.HiddenInput, required=False, decimal_places=2)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["package"].queryset = package_list_public(organization=organization, now=clock.now())
+
+    def sale_fields(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "package_id": str(data["package"].pk),
+            "coupon_code": (data.get("coupon_code") or "").strip(),
+            "payment_method": data["payment_method"],
+            "payment_reference": data.get("payment_reference") or "",
+            "notes": data.get("notes") or "",
+            "starts_on": data["starts_on"].isoformat() if data.get("starts_on") else None,
+        }
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(StaffScopedAdmin):
+    list_display = [
+        "redeemed_at",
+        "member",
+        "package",
+        "coupon",
+        "redemption_type",
+        "status",
+        "final_price",
+        "credits_added",
+        "bonus_credits",
+        "payment_method",
+    ]
+    list_filter = [
+        "status",
+        "redemption_type",
+        ("package", admin.RelatedOnlyFieldListFilter),
+        ("coupon", admin.RelatedOnlyFieldListFilter),
+        "redeemed_at",
+        "payment_method",
+    ]
+    date_hierarchy = "redeemed_at"
+    search_fields = ["member__user__email", "member__user__first_name", "member__user__last_name", "payment_reference"]
+    list_select_related = ["member__user", "package", "coupon"]
+    actions = ["confirm_selected", "reject_selected", "cancel_selected"]
+    allow_add = False
+    allow_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_change_permission(self, request, obj=None):
+        # Rows change only through the actions (services); the form is read-only.
+        return super().has_change_permission(request, obj)
+
+    def _run(self, request, queryset, service, verb: str):
+        done = 0
+        for redemption in queryset.select_related("organization", "package"):
+            try:
+                service(organization=redemption.organization, redemption_id=redemption.pk, performed_by=request.user)
+                done += 1
+            except DomainError as exc:
+                messages.error(
+                    request, f"{redemption.package.code} for {redemption.member_id}: {exc.detail} ({exc.code})"
+                )
+        if done:
+            messages.success(request, f"{verb} {done} redemption(s).")
+
+    @admin.action(description="Confirm selected (PENDING -> ACTIVE, grant now)")
+    def confirm_selected(self, request, queryset):
+        self._run(request, queryset, services.redemption_confirm, "Confirmed")
+
+    @admin.action(description="Reject selected (PENDING -> CANCELLED)")
+    def reject_selected(self, request, queryset):
+        self._run(request, queryset, services.redemption_reject, "Rejected")
+
+    @admin.action(description="Cancel and refund selected (ACTIVE -> CANCELLED)")
+    def cancel_selected(self, request, queryset):
+        self._run(request, queryset, services.redemption_cancel, "Cancelled")
+
+    def get_urls(self):
+        return [
+            path(
+                "sell/<uuid:member_id>/",
+                self.admin_site.admin_view(self.sell_view),
+                name="packages_app_redemption_sell",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _member_for_sale(self, request, member_id) -> Member | None:
+        members = Member.objects.select_related("user", "organization")
+        if not request.user.is_superuser:
+            members = members.filter(organization__in=orgs_with_role(request, {ADMIN, FRONT_DESK}))
+        return members.filter(pk=member_id).first()
+
+    def sell_view(self, request, member_id):
+        """Sell a package to a member in two steps: Preview (the quote, nothing saved) -> Confirm."""
+        member = self._member_for_sale(request, member_id)
+        if member is None:
+            messages.error(request, "No such member.")
+            return redirect("admin:members_app_member_changelist")
+        organization = member.organization
+        token = request.POST.get("token") if "_confirm" in request.POST else None
+        if token:
+            done = (
+                IdempotencyRecord.objects.filter(
+                    organization=organization, user=request.user, scope="admin-sell", key=token
+                )
+                .values_list("resource_id", flat=True)
+                .first()
+            )
+            if done:
+                messages.info(request, "This sale was already recorded.")
+                return redirect(reverse("admin:packages_app_redemption_change", args=[done]))
+        form = SellForm(request.POST or None, organization=organization)
+        quote = None
+        problems: list[str] = []
+        if request.method == "POST" and form.is_valid():
+            try:
+                quote = services.package_quote(
+                    organization=organization,
+                    package_id=form.cleaned_data["package"].pk,
+                    coupon_code=form.cleaned_data.get("coupon_code") or None,
+                    member=member,
+                )
+            except DomainError as exc:
+                problems.append(f"{exc.detail} ({exc.code})")
+            if quote is not None and "_confirm" in request.POST:
+                response = self._confirm_sale(request, form, member, quote, problems)
+                if response is not None:
+                    return response
+            if quote is not None:
+                # Show the quote with the figures it was made of and a token, so Confirm is one
+                # sale however often it is pressed, and a changed price is noticed.
+                data = form.data.copy()
+                data["quoted_final_price"] = f"{quote.final_price:.2f}"
+                data["token"] = form.cleaned_data.get("token") or uuid.uuid4().hex
+                form = SellForm(data, organization=organization)
+                form.is_valid()
+            for problem in problems:
+                form.add_error(None, problem)
+            if problems:
+                quote = quote if "_confirm" in request.POST else None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Sell a package to {member}",
+            "member": member,
+            "form": form,
+            "quote": quote,
+            "opts": self.model._meta,
+            "member_opts": Member._meta,
+        }
+        return TemplateResponse(request, "admin/packages_app/redemption/sell.html", context)
+
+    def _confirm_sale(self, request, form, member, quote, problems: list):
+        expected = form.cleaned_data.get("quoted_final_price")
+        if expected is None or Decimal(expected) != quote.final_price:
+            problems.append("The price changed since the preview; check the quote and confirm again.")
+            return None
+        fields = form.sale_fields()
+        token = form.cleaned_data.get("token") or uuid.uuid4().hex
+        idem = IdempotencyRequest(
+            user_id=request.user.pk, scope="admin-sell", key=token, request_hash=request_hash(fields)
+        )
+        try:
+            redemption = services.redemption_create(
+                organization=member.organization,
+                package_id=form.cleaned_data["package"].pk,
+                member_id=member.pk,
+                by_staff=True,
+                performed_by=request.user,
+                coupon_code=fields["coupon_code"] or None,
+                payment_method=fields["payment_method"],
+                payment_reference=fields["payment_reference"],
+                notes=fields["notes"],
+                starts_on=form.cleaned_data.get("starts_on"),
+                idem=idem,
+            )
+        except IdempotentReplay as replay:
+            messages.info(request, "This sale was already recorded.")
+            return redirect(reverse("admin:packages_app_redemption_change", args=[replay.resource_id]))
+        except DomainError as exc:
+            problems.append(f"{exc.detail} ({exc.code})")
+            return None
+        messages.success(
+            request,
+            format_html(
+                "Sold {} to {} for {} {}.", redemption.package.code, member, redemption.final_price, redemption.currency
+            ),
+        )
+        return redirect(reverse("admin:members_app_member_change", args=[member.pk]))
