@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-CHROMIUM = "/usr/bin/chromium"
+#: Debian's chromium (CI installs it with apt); CHROMIUM_PATH overrides it, e.g. to check the skip
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",

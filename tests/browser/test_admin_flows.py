@@ -259,12 +259,14 @@ def test_front_desk_cannot_reach_the_catalog(page, studio, live_server):
     page.shot("desk-index")
 
     package = Package.objects.filter(organization=studio).first()
+    coupon = Coupon.objects.filter(organization=studio).first()
     for path in (
         "/admin/packages_app/package/",
         "/admin/packages_app/package/add/",
         f"/admin/packages_app/package/{package.pk}/change/",
         "/admin/packages_app/coupon/",
         "/admin/packages_app/coupon/add/",
+        f"/admin/packages_app/coupon/{coupon.pk}/change/",
     ):
         response = page.goto(path)
         refused = response.status == 403 or "/admin/login/" in page.url
