@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.browser.chromium import (
+from .chromium import (
     ACTION_TIMEOUT_MS,
     CHROMIUM,
     CHROMIUM_ARGS,

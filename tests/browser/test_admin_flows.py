@@ -25,7 +25,8 @@ from members_app.models import Member, Organization
 from members_app.seeds import FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD
 from packages_app import services as package_services
 from packages_app.models import Coupon, Package, Redemption
-from tests.browser.chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+
+from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
 
 pytestmark = [
     pytest.mark.browser,
