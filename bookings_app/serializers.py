@@ -144,7 +144,7 @@ class SessionSerializer(serializers.ModelSerializer):
         opens_at = self.context["booking_opens_at"](obj)
         return serializers.DateTimeField().to_representation(opens_at)
 
-    @extend_schema_field(OpenApiTypes.UUID)
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_my_booking_id(self, obj):
         value = getattr(obj, "my_booking_id", None)
         return str(value) if value else None
@@ -227,7 +227,7 @@ class BookingSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.UUID)
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_all_access_usage_id(self, obj):
         if obj.payment_type != Booking.PaymentType.ALL_ACCESS:
             return None
