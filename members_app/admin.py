@@ -132,6 +132,33 @@ class CreditTransactionInline(MemberReadOnlyInline):
         return super().get_queryset(request).select_related("performed_by")
 
 
+class MemberAddForm(forms.ModelForm):
+    """Add a member by email: a new person is created; a person who already rides at a sister
+    studio is attached as is (their password is never set or shown here)."""
+
+    email = forms.EmailField()
+    first_name = forms.CharField(max_length=150)
+    last_name = forms.CharField(max_length=150)
+    password = forms.CharField(
+        required=False, widget=forms.PasswordInput, help_text="Optional: lets the member log in to the app."
+    )
+
+    class Meta:
+        model = Member
+        fields = ["organization", "phone"]
+
+    def clean(self):
+        cleaned = super().clean()
+        organization, email = cleaned.get("organization"), cleaned.get("email")
+        if (
+            organization
+            and email
+            and Member.objects.filter(organization=organization, user__email__iexact=email).exists()
+        ):
+            raise forms.ValidationError("This person is already a member of this studio.")
+        return cleaned
+
+
 @admin.register(Member)
 class MemberAdmin(StaffScopedAdmin):
     list_display = [
@@ -157,7 +184,6 @@ class MemberAdmin(StaffScopedAdmin):
         "created_at",
     ]
     fields = ["organization", "user", "phone", "status", *readonly_fields]
-    autocomplete_fields = ["user"]
     inlines = [CreditLotInline, CreditTransactionInline]
     allow_delete = False
     saves_through_service = True
@@ -169,9 +195,33 @@ class MemberAdmin(StaffScopedAdmin):
             return ["organization", "user", *self.readonly_fields]
         return self.readonly_fields
 
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is None:
+            kwargs["form"] = MemberAddForm
+            kwargs["fields"] = ["organization", "email", "first_name", "last_name", "phone", "password"]
+        return super().get_form(request, obj, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["organization", "email", "first_name", "last_name", "phone", "password"]
+        return super().get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def save_model(self, request, obj, form, change):
         if not change:
-            super().save_model(request, obj, form, change)
+            data = form.cleaned_data
+            member = services.member_create(
+                organization=data["organization"],
+                email=data["email"],
+                first_name=data["first_name"],
+                last_name=data["last_name"],
+                phone=data.get("phone") or "",
+                password=data.get("password") or None,
+            )
+            obj.pk, obj.user, obj.created_at = member.pk, member.user, member.created_at
+            obj._state.adding = False
             return
         # Through the service: it locks the member and writes only these fields, so a save never
         # puts back a balance that a booking changed meanwhile.

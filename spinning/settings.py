@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "spinning.middleware.StudioTimezoneMiddleware",
     "spinning.middleware.ApiErrorMiddleware",
 ]
 
@@ -204,6 +205,18 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "spinning.schema.document_error_responses",
     ],
+    # Stable names for the choice sets that share a field name (status, type, payment_method);
+    # without them the schema gets hashed names (Status463Enum) and `check --deploy` warns (W001).
+    "ENUM_NAME_OVERRIDES": {
+        "MemberStatusEnum": "members_app.models.Member.Status",
+        "CreditTransactionTypeEnum": "members_app.models.CreditTransaction.Type",
+        "PackageTypeEnum": "packages_app.models.Package.Type",
+        "RedemptionStatusEnum": "packages_app.models.Redemption.Status",
+        "RedemptionPaymentMethodEnum": "packages_app.models.Redemption.PaymentMethod",
+        "SeatTypeEnum": "bookings_app.models.Seat.Type",
+        "SessionStatusEnum": "bookings_app.models.Session.Status",
+        "BookingStatusEnum": "bookings_app.models.Booking.Status",
+    },
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -138,17 +138,34 @@ def test_staff_of_a_add_a_member_of_a_in_the_admin(admin_a, org_a, org_b):
     client = logged_in(admin_a)
     data = {
         "organization": org_a.pk,
-        "user": person.pk,
+        "email": person.email.upper(),
+        "first_name": person.first_name,
+        "last_name": person.last_name,
         "phone": "",
-        "status": "ACTIVE",
-        "credit_lots-TOTAL_FORMS": 0,
-        "credit_lots-INITIAL_FORMS": 0,
-        "credit_transactions-TOTAL_FORMS": 0,
-        "credit_transactions-INITIAL_FORMS": 0,
+        "password": "",
     }
     assert client.post(url("members_app_member_add"), {**data, "organization": org_b.pk}).status_code == 200  # refused
     assert client.post(url("members_app_member_add"), data).status_code == 302
     assert person.memberships.get().organization == org_a
+    # the same person again is refused with a message, not a crash
+    response = client.post(url("members_app_member_add"), data)
+    assert response.status_code == 200
+    assert "already a member" in response.content.decode()
+
+
+def test_staff_add_a_new_person_as_member_by_email(admin_a, org_a):
+    client = logged_in(admin_a)
+    data = {
+        "organization": org_a.pk,
+        "email": "New.Rider@Example.com",
+        "first_name": "New",
+        "last_name": "Rider",
+        "phone": "+90555",
+        "password": "",
+    }
+    assert client.post(url("members_app_member_add"), data).status_code == 302
+    member = org_a.members.get(user__email="new.rider@example.com")
+    assert member.phone == "+90555" and not member.user.has_usable_password()
 
 
 # --- roles: the front desk does members, not studio settings or the catalog ---------------------
