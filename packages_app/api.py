@@ -18,6 +18,7 @@ from packages_app.filters import CouponFilter, PackageFilter, RedemptionFilter
 from packages_app.serializers import (
     CancelRequestSerializer,
     ConfirmRequestSerializer,
+    CouponLookupSerializer,
     CouponPublicSerializer,
     CouponSerializer,
     CouponWriteSerializer,
@@ -254,7 +255,7 @@ class CouponViewSet(TenantViewSet):
         services.coupon_delete(organization=self.organization, coupon_id=pk)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={200: CouponSerializer})
+    @extend_schema(responses={200: CouponLookupSerializer})
     @action(detail=False, methods=["get"], url_path=r"code/(?P<code>[^/]+)")
     def by_code(self, request, code=None):
         """Case-insensitive. Staff get the coupon; a member gets its public part only while they

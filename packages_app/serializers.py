@@ -156,6 +156,26 @@ class CouponPublicSerializer(CouponSerializer):
         read_only_fields = fields
 
 
+class CouponLookupSerializer(CouponPublicSerializer):
+    """Schema of GET /api/coupons/code/{code}: the public part always; staff also get the rest."""
+
+    id = serializers.UUIDField(required=False, help_text="Staff only.")
+    valid_from = serializers.DateTimeField(required=False, allow_null=True, help_text="Staff only.")
+    max_redemptions = serializers.IntegerField(required=False, allow_null=True, help_text="Staff only.")
+    max_redemptions_per_member = serializers.IntegerField(required=False, allow_null=True, help_text="Staff only.")
+    times_redeemed = serializers.IntegerField(required=False, help_text="Staff only.")
+    is_active = serializers.BooleanField(required=False, help_text="Staff only.")
+
+    class Meta(CouponPublicSerializer.Meta):
+        fields = CouponSerializer.Meta.fields
+        read_only_fields = [
+            f
+            for f in CouponSerializer.Meta.fields
+            if f
+            not in {"id", "valid_from", "max_redemptions", "max_redemptions_per_member", "times_redeemed", "is_active"}
+        ]
+
+
 class CouponWriteSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
@@ -238,6 +258,9 @@ class RedemptionSerializer(serializers.ModelSerializer):
     friend_pass_available = serializers.SerializerMethodField()
     friend_pass_used = serializers.SerializerMethodField()
     redeemed_by = serializers.SerializerMethodField()
+    payment_method = serializers.ChoiceField(
+        choices=Redemption.PaymentMethod.choices, allow_blank=True, read_only=True, help_text="Empty when not given."
+    )
 
     class Meta:
         model = Redemption
