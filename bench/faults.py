@@ -75,8 +75,11 @@ class HealthPoller(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            # a generous timeout: under load the poll queues behind bookings, which is not an outage
-            self.samples.append((time.monotonic() - self.t0, common.http_status(self.url, timeout=5)))
+            # a generous timeout: under load the poll queues behind bookings, which is not an outage;
+            # the sample is stamped when the answer came (a poll sent just before an event may be
+            # answered after it)
+            status = common.http_status(self.url, timeout=5)
+            self.samples.append((time.monotonic() - self.t0, status))
             self.stop_event.wait(0.2)
 
 
@@ -344,6 +347,7 @@ def main(argv=None) -> int:
         "final_health": final_health,
         "lock_drills": drills,
         "checks": checks,
+        "health_samples": [(round(t, 2), st) for t, st in health],
     }
     problems = []
     if bad_bodies:
