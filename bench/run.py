@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench import clients, common
 from bench.common import OUT, Server, log
@@ -198,7 +199,7 @@ def main(argv=None) -> int:
             results["skipped"]["session_list"] = list_why
         if "rush" in phases and ready:
             log(f"rush: {args.rush_clients} riders at one session of {prepared['rush_capacity']} bikes ...")
-            rush_data = json.loads(open(prepared["rush_file"]).read())
+            rush_data = json.loads(Path(prepared["rush_file"]).read_text())
             results["rush"] = clients.rush(server.port, rush_data["session_id"], rush_data["clients"])
         elif "rush" in phases:
             results["skipped"]["rush"] = why
@@ -244,7 +245,7 @@ def wait_for_idle(limit: int) -> None:
 
 
 def list_page_items(server: Server, prepared: dict) -> int | None:
-    token = open(prepared["tokens_file"]).readline().strip()
+    token = Path(prepared["tokens_file"]).read_text().split("\n", 1)[0].strip()
     client = clients.Client(server.port)
     answer = client.request("GET", prepared["list_path"], token=token)
     client.close()
