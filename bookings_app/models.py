@@ -153,7 +153,11 @@ class Session(models.Model):
         indexes = [models.Index(fields=["organization", "starts_at"]), models.Index(fields=["status", "ends_at"])]
 
     def __str__(self) -> str:
-        return f"{self.ride_class} @ {self.starts_at:%Y-%m-%d %H:%M}"
+        # Studio-local wall time: that is what staff and riders read on the timetable.
+        from zoneinfo import ZoneInfo
+
+        local = self.starts_at.astimezone(ZoneInfo(self.organization.timezone))
+        return f"{self.ride_class} @ {local:%Y-%m-%d %H:%M}"
 
 
 LIVE_BOOKING_STATUSES = ("CONFIRMED", "COMPLETED", "NO_SHOW")
