@@ -241,6 +241,7 @@ def member_redemptions_settle(*, member: Member, now: datetime | None = None) ->
             result.transitions.append((str(redemption.pk), redemption.status, target))
     result.flags_changed = member_flags_refresh(member=member, now=now)
     result.friend_passes_lapsed = max(before_passes - member.friend_passes_available, 0)
+    locking.pause("member_settled")
     return result
 
 

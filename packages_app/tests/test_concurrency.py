@@ -312,7 +312,13 @@ def test_two_copies_of_the_expiry_job_expire_each_lot_once(org):
 def test_control_two_copies_without_the_lock_collide(org):
     member = _due(org)
     window = Window("expire_member_locked", 0.5)
-    with locks_disabled(), pause_hook(window):
+    settled = Window("member_settled", 1.0)  # the first copy holds its writes uncommitted a moment
+
+    def hook(point):
+        window(point)
+        settled(point)
+
+    with locks_disabled(), pause_hook(hook):
         outcomes = race(lambda: services.packages_expire(), lambda: services.packages_expire())
     assert window.hits == 2  # both copies worked on the same member at once
     expirations = CreditTransaction.objects.filter(member=member, type="EXPIRATION").count()
