@@ -20,6 +20,7 @@ import os
 
 import pytest
 import schemathesis
+from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
@@ -35,7 +36,7 @@ from werkzeug.test import Client
 from spinning.wsgi import application
 from tests.seed import seed_studio
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "12"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 CONFIG = schemathesis.Config.from_dict(
@@ -188,9 +189,20 @@ def wsgi_in_test_transaction():
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def seeded_studio(django_db_setup, django_db_blocker):
+    """Seeded once and committed; each test then runs in its own transaction on top of it, rolled
+    back at its end. The module leaves the database empty, as it found it."""
+    with django_db_blocker.unblock():
+        studio = seed_studio()
+    yield studio
+    with django_db_blocker.unblock():
+        call_command("flush", interactive=False, verbosity=0)
+
+
 @pytest.fixture
-def studio(db, wsgi_in_test_transaction):
-    return seed_studio()
+def studio(seeded_studio, db, wsgi_in_test_transaction):
+    return seeded_studio
 
 
 def _path_resource(path: str, name: str) -> str | None:

@@ -20,13 +20,16 @@ Each example builds its own studio (new slug), so examples never see each other'
 from __future__ import annotations
 
 import itertools
+import os
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db.models import Count, Q, Sum
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 from hypothesis.stateful import (
     Bundle,
     RuleBasedStateMachine,
@@ -52,6 +55,15 @@ from spinning.errors import DomainError
 from tests.seed import make_room
 
 _studio_numbers = itertools.count()
+OUTCOMES: Counter[str] = Counter()  # what the random runs reached, e.g. "book: ok (CREDIT)"
+
+
+def _note(outcome: str) -> None:
+    OUTCOMES[outcome] += 1
+    if currently_in_test_context():
+        event(outcome)
+
+
 CODES = ["SINGLE-RIDE", "EXPLORER-5", "ELITE-30", "ALL-ACCESS-30", "SHORT-3", "AA-3"]
 COUPONS = [None, None, "SUMMER2024", "NEWMEMBER2024"]
 LIVE = [Booking.Status.CONFIRMED, Booking.Status.NO_SHOW, Booking.Status.COMPLETED]
@@ -82,25 +94,40 @@ class StudioDays(RuleBasedStateMachine):
                 organization=self.org, data={"name": data["code"], "price": Decimal("900.00"), **data}
             )
         self.room = make_room(self.org)
+        self.rider_ids = []
+        for i in range(3):
+            rider = member_services.member_create(
+                organization=self.org, email=f"rider{i}-{self.org.slug}@example.com", first_name="R", last_name=str(i)
+            )
+            # A welcome gift, so that the first bookings can be paid.
+            member_services.credit_adjustment_create(
+                organization=self.org, member_id=rider.pk, amount=4, reason="welcome", now=self.now
+            )
+            self.rider_ids.append(rider.pk)
         self.bookable_seats = list(
             Seat.objects.filter(layout_id=self.room["seat_layout_id"], is_active=True)
             .exclude(type__in=[Seat.Type.PODIUM, Seat.Type.INSTRUCTOR, Seat.Type.ARCHITECTURAL_COLUMN])
             .values_list("pk", flat=True)
         )
-        self.steps = 0
 
     # --- people, time -------------------------------------------------------------------------
     @initialize(target=members)
     def riders(self):
-        riders = [
-            member_services.member_create(
-                organization=self.org, email=f"rider{i}-{self.org.slug}@example.com", first_name="R", last_name=str(i)
-            )
-            for i in range(3)
-        ]
-        return multiple(*[r.pk for r in riders])
+        return multiple(*self.rider_ids)
 
-    @rule(hours=st.sampled_from([1, 3, 11, 13, 25, 49, 24 * 3]))
+    @initialize(target=redemptions)
+    def first_sales(self):
+        """One rider starts with an All Access (30 days), one with an Elite 30 (a friend pass)."""
+        return multiple(
+            self.desk_sale(self.rider_ids[0], "ALL-ACCESS-30", None),
+            self.desk_sale(self.rider_ids[1], "ELITE-30", None),
+        )
+
+    @initialize(target=sessions)
+    def first_sessions(self):
+        return multiple(self.schedule(20, 3), self.schedule(40, 2))
+
+    @rule(hours=st.sampled_from([1, 3, 11, 13, 25, 49]))
     def time_passes(self, hours):
         self.now += timedelta(hours=hours)
 
@@ -157,8 +184,10 @@ class StudioDays(RuleBasedStateMachine):
                 payment_method="CARD",
                 now=self.now,
             )
-        except DomainError:
+        except DomainError as exc:
+            _note(f"desk_sale: {exc.code}")
             return multiple()
+        _note(f"desk_sale: ok ({code})")
         return redemption.pk
 
     @rule(target=pending, member=members, code=st.sampled_from(CODES), coupon=st.sampled_from(COUPONS))
@@ -173,9 +202,11 @@ class StudioDays(RuleBasedStateMachine):
                 coupon_code=coupon,
                 now=self.now,
             )
-        except DomainError:
+        except DomainError as exc:
+            _note(f"member_request: {exc.code}")
             return multiple()
         assert redemption.status == Redemption.Status.PENDING
+        _note("member_request: ok")
         return redemption.pk
 
     @rule(target=redemptions, redemption=consumes(pending))
@@ -184,8 +215,10 @@ class StudioDays(RuleBasedStateMachine):
             package_services.redemption_confirm(
                 organization=self.org, redemption_id=redemption, performed_by=self.admin, now=self.now
             )
-        except DomainError:
+        except DomainError as exc:
+            _note(f"staff_confirm: {exc.code}")
             return multiple()
+        _note("staff_confirm: ok")
         return redemption
 
     @rule(redemption=consumes(pending))
@@ -201,11 +234,12 @@ class StudioDays(RuleBasedStateMachine):
                 organization=self.org, redemption_id=redemption, performed_by=self.admin, now=self.now
             )
         except DomainError as exc:
+            _note(f"staff_refund: {exc.code}")
             status = Redemption.objects.get(pk=redemption).status
             assert status != Redemption.Status.ACTIVE, f"refund of an ACTIVE redemption refused: {exc.code}"
 
     # --- schedule and bookings ------------------------------------------------------------------
-    @rule(target=sessions, hours_ahead=st.integers(1, 24 * 8), capacity=st.integers(1, 4))
+    @rule(target=sessions, hours_ahead=st.integers(2, 24 * 6), capacity=st.integers(1, 4))
     def schedule(self, hours_ahead, capacity):
         starts_at = self.now + timedelta(hours=hours_ahead)
         session = booking_services.session_create(
@@ -217,15 +251,7 @@ class StudioDays(RuleBasedStateMachine):
         )
         return session.pk
 
-    @rule(
-        target=bookings,
-        member=members,
-        session=sessions,
-        seat=st.none() | st.integers(0, 8),
-        method=st.sampled_from(["AUTO", "AUTO", "CREDIT", "ALL_ACCESS"]),
-    )
-    def book(self, member, session, seat, method):
-        seat_id = self.bookable_seats[seat % len(self.bookable_seats)] if seat is not None else None
+    def _book(self, member, session, seat_id, method):
         try:
             booking = booking_services.booking_create(
                 organization=self.org,
@@ -237,9 +263,19 @@ class StudioDays(RuleBasedStateMachine):
                 by_staff=True,
                 now=self.now,
             )
-        except DomainError:
+        except DomainError as exc:
+            _note(f"book: {exc.code}")
             return multiple()
+        _note(f"book: ok ({booking.payment_type})")
         return booking.pk
+
+    @rule(target=bookings, member=members, session=sessions, method=st.sampled_from(["AUTO", "CREDIT", "ALL_ACCESS"]))
+    def book(self, member, session, method):
+        return self._book(member, session, None, method)
+
+    @rule(target=bookings, member=members, session=sessions, seat=st.integers(0, 8))
+    def book_a_bike(self, member, session, seat):
+        return self._book(member, session, self.bookable_seats[seat % len(self.bookable_seats)], "AUTO")
 
     @rule(target=bookings, host=bookings)
     def bring_a_friend(self, host):
@@ -256,15 +292,17 @@ class StudioDays(RuleBasedStateMachine):
                 by_staff=True,
                 now=self.now,
             )
-        except DomainError:
+        except DomainError as exc:
+            _note(f"bring_a_friend: {exc.code}")
             return multiple()
+        _note("bring_a_friend: ok")
         return guest.pk
 
     @rule(booking=bookings, as_staff=st.booleans(), refund=st.none() | st.booleans())
     def cancel(self, booking, as_staff, refund):
         owner = Member.objects.get(pk=Booking.objects.get(pk=booking).member_id)
         try:
-            booking_services.booking_cancel(
+            cancelled = booking_services.booking_cancel(
                 organization=self.org,
                 booking_id=booking,
                 cancelled_by=self.admin if as_staff else owner.user,
@@ -273,15 +311,17 @@ class StudioDays(RuleBasedStateMachine):
                 member=None if as_staff else owner,
                 now=self.now,
             )
-        except DomainError:
-            pass
+        except DomainError as exc:
+            _note(f"cancel: {exc.code}")
+        else:
+            _note(f"cancel: ok ({cancelled.status})")
 
     @rule(booking=bookings)
     def check_in(self, booking):
         try:
             booking_services.booking_check_in(organization=self.org, booking_id=booking, now=self.now)
-        except DomainError:
-            pass
+        except DomainError as exc:
+            _note(f"check_in: {exc.code}")
 
     @rule(session=sessions)
     def studio_cancels_session(self, session):
@@ -289,13 +329,15 @@ class StudioDays(RuleBasedStateMachine):
             booking_services.session_cancel(
                 organization=self.org, session_id=session, cancelled_by=self.admin, now=self.now
             )
-        except DomainError:
-            pass
+        except DomainError as exc:
+            _note(f"studio_cancels_session: {exc.code}")
 
     # --- jobs -----------------------------------------------------------------------------------
     @rule()
     def close_sessions(self):
-        booking_services.sessions_close(organization=self.org, now=self.now)
+        report = booking_services.sessions_close(organization=self.org, now=self.now)
+        if any(closed.no_shows for closed in report.closed):
+            _note("close_sessions: no-shows")
 
     @rule()
     def expire(self):
@@ -349,8 +391,9 @@ class StudioDays(RuleBasedStateMachine):
 
 
 STATEFUL_SETTINGS = settings(
-    max_examples=25,
-    stateful_step_count=25,
+    # Bounded for CI; raise them locally for a deeper search (e.g. LEDGER_MAX_EXAMPLES=500).
+    max_examples=int(os.environ.get("LEDGER_MAX_EXAMPLES", "40")),
+    stateful_step_count=int(os.environ.get("LEDGER_STEPS", "40")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
@@ -359,7 +402,14 @@ STATEFUL_SETTINGS = settings(
 
 @pytest.mark.django_db
 def test_studio_days_keep_the_ledger_whole():
+    OUTCOMES.clear()
     run_state_machine_as_test(StudioDays, settings=STATEFUL_SETTINGS)
+    print("outcomes:", dict(sorted(OUTCOMES.items())))
+    # The random days did get past the refusals (a machine that is only ever refused proves
+    # nothing). Rarer outcomes (All Access rides, friends, no-shows) vary from run to run: the
+    # fixed walk below pins them; `pytest -s` prints the tally.
+    assert OUTCOMES["book: ok (CREDIT)"] > 0, dict(OUTCOMES)
+    assert OUTCOMES["desk_sale: ok (ELITE-30)"] > 0, dict(OUTCOMES)
 
 
 @pytest.mark.django_db
@@ -368,13 +418,14 @@ def test_the_machine_reaches_the_interesting_states():
     leaves credits spent, refunded and expired, an All Access ride, a no-show and a refund."""
     machine = StudioDays()
     rider, other, _ = machine.riders().values
+    machine.staff_deduct(rider, 4)  # the welcome credits, so that the story below counts from 0
     machine.staff_grant(rider, 5, 30)
     sale = machine.desk_sale(rider, "AA-3", None)
     soon = machine.schedule(20, 2)
     later = machine.schedule(30, 3)
-    credit_booking = machine.book(rider, later, None, "CREDIT")
-    aa_booking = machine.book(rider, soon, 0, "AUTO")
-    machine.book(other, soon, 0, "AUTO")  # the same bike: refused
+    credit_booking = machine.book(rider, later, "CREDIT")
+    aa_booking = machine.book_a_bike(rider, soon, 0)
+    assert not machine.book_a_bike(other, soon, 0).values  # the same bike: refused
     machine.cancel(credit_booking, False, None)  # on time: refunded
     machine.time_passes(25)
     machine.close_sessions()  # `soon` is over: its All Access ride is a no-show
