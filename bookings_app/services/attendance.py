@@ -1,0 +1,131 @@
+"""Check-in, no-shows and closing sessions (DOMAIN.md 10-11)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import transaction
+
+from bookings_app.models import (
+    AllAccessUsage,
+    Booking,
+    Session,
+)
+from bookings_app.services._common import (  # noqa: F401
+    ALL_ACCESS,
+    AUTO,
+    CONFIRMED,
+    CREDIT,
+    FREE,
+    FRIEND_PASS,
+    PAYMENT_METHODS,
+    _domain_error_for,
+    _get_in_org,
+    _insert,
+    _settle,
+)
+from members_app.models import Organization
+from spinning import clock, locking
+from spinning.errors import InvalidState, NotFound
+
+
+# --- check-in, no-show, closing -------------------------------------------------------------------
+def _lock_booking(organization: Organization, booking_id) -> Booking:
+    try:
+        return locking.lock_one(
+            Booking.objects.filter(organization=organization).select_related("session"), pk=booking_id
+        )
+    except (Booking.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such booking.") from None
+
+
+def booking_check_in(*, organization: Organization, booking_id, now: datetime | None = None) -> Booking:
+    """Staff or the instructor check a rider in (a confirmed booking; checking in twice is a no-op).
+    The booking becomes COMPLETED when the session is closed."""
+    now = now or clock.now()
+    with transaction.atomic(durable=True):
+        booking = _lock_booking(organization, booking_id)
+        if booking.status != CONFIRMED:
+            raise InvalidState("Only a confirmed booking can be checked in.")
+        if booking.checked_in_at is None:
+            booking.checked_in_at = now
+            Booking.objects.filter(pk=booking.pk).update(checked_in_at=now)
+    return booking
+
+
+def _mark_no_shows(booking_ids: list) -> None:
+    Booking.objects.filter(pk__in=booking_ids).update(status=Booking.Status.NO_SHOW)
+    # The All Access day stays used, marked as a no-show.
+    AllAccessUsage.objects.filter(booking_id__in=booking_ids).update(was_no_show=True)
+
+
+def booking_mark_no_show(*, organization: Organization, booking_id, now: datetime | None = None) -> Booking:
+    """Staff mark a confirmed, not-checked-in booking a no-show once the session has started:
+    credits are not returned and the All Access day stays used (`was_no_show`)."""
+    now = now or clock.now()
+    with transaction.atomic(durable=True):
+        booking = _lock_booking(organization, booking_id)
+        if booking.status != CONFIRMED or booking.checked_in_at is not None:
+            raise InvalidState("Only a confirmed booking that is not checked in can be a no-show.")
+        if booking.session.starts_at > now:
+            raise InvalidState("A rider can only miss a session that has started.")
+        _mark_no_shows([booking.pk])
+        booking.status = Booking.Status.NO_SHOW
+    return booking
+
+
+@dataclass
+class SessionClosed:
+    session_id: object
+    label: str
+    completed: int
+    no_shows: int
+
+
+@dataclass
+class CloseReport:
+    closed: list[SessionClosed] = field(default_factory=list)
+    skipped_busy: int = 0
+
+
+def sessions_close(*, organization: Organization | None = None, now: datetime | None = None) -> CloseReport:
+    """Close every SCHEDULED session past `ends_at + no_show_grace_minutes`: checked-in bookings
+    become COMPLETED, the other confirmed ones NO_SHOW (their All Access day stays used), the
+    session COMPLETED. One short transaction per session; a session held by live traffic is
+    skipped (`skip_locked`) and closed by the next run. Running it twice changes nothing more."""
+    now = now or clock.now()
+    report = CloseReport()
+    candidates = Session.objects.filter(status=Session.Status.SCHEDULED, ends_at__lte=now).select_related(
+        "organization", "ride_class"
+    )
+    if organization is not None:
+        candidates = candidates.filter(organization=organization)
+    for candidate in candidates.order_by("ends_at", "pk"):
+        grace = timedelta(minutes=candidate.organization.no_show_grace_minutes)
+        if candidate.ends_at + grace > now:
+            continue
+        with transaction.atomic(durable=True):
+            queryset = Session.objects.filter(pk=candidate.pk, status=Session.Status.SCHEDULED)
+            if locking.locks_enabled():
+                queryset = queryset.select_for_update(skip_locked=True, of=("self",))
+            session = queryset.first()
+            if session is None:
+                if Session.objects.filter(pk=candidate.pk, status=Session.Status.SCHEDULED).exists():
+                    report.skipped_busy += 1
+                continue
+            bookings = list(locking.lock(Booking.objects.filter(session=session, status=CONFIRMED)))
+            completed = [b.pk for b in bookings if b.checked_in_at is not None]
+            no_shows = [b.pk for b in bookings if b.checked_in_at is None]
+            Booking.objects.filter(pk__in=completed).update(status=Booking.Status.COMPLETED)
+            _mark_no_shows(no_shows)
+            Session.objects.filter(pk=session.pk).update(status=Session.Status.COMPLETED)
+            report.closed.append(
+                SessionClosed(
+                    session_id=session.pk,
+                    label=f"{candidate.ride_class.name} {candidate.starts_at:%Y-%m-%d %H:%M} UTC",
+                    completed=len(completed),
+                    no_shows=len(no_shows),
+                )
+            )
+    return report

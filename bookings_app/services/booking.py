@@ -1,0 +1,320 @@
+"""Booking a session (DOMAIN.md 9): refusals, payment resolution, friend pass, idempotency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+
+from bookings_app import selectors
+from bookings_app.errors import (
+    AlreadyBooked,
+    BookingNotOpen,
+    DailyLimitReached,
+    FriendPassUnavailable,
+    HostBookingRequired,
+    SeatTaken,
+    SeatUnavailable,
+    SessionFull,
+    SessionNotBookable,
+)
+from bookings_app.models import (
+    LIVE,
+    AllAccessUsage,
+    Booking,
+    Seat,
+    Session,
+)
+from bookings_app.services._common import (  # noqa: F401
+    ALL_ACCESS,
+    AUTO,
+    CONFIRMED,
+    CREDIT,
+    FREE,
+    FRIEND_PASS,
+    PAYMENT_METHODS,
+    _domain_error_for,
+    _get_in_org,
+    _insert,
+    _settle,
+)
+from members_app.errors import InsufficientCredits, MemberInactive
+from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
+from members_app.models import Member, Organization, User
+from members_app.services import credits_spend, member_lock
+from packages_app.models import Redemption
+from spinning import clock, locking
+from spinning.errors import Forbidden, Invalid, NotFound
+
+
+# --- booking ---------------------------------------------------------------------------------------
+@dataclass
+class _Payment:
+    type: str
+    redemption: Redemption | None = None
+    slot: int | None = None
+    day_used_up: bool = False
+
+
+def _resolve_payment(
+    *,
+    method: str,
+    member: Member,
+    cost: int,
+    local_day,
+    all_access: list[Redemption],
+    friend_passes: list[Redemption],
+    now: datetime,
+) -> _Payment:
+    """DOMAIN.md 9: All Access (lowest free slot of the day) -> credits -> refused."""
+    if method == FREE:
+        return _Payment(FREE)
+    if method == FRIEND_PASS:
+        if not friend_passes:
+            raise FriendPassUnavailable()
+        return _Payment(FRIEND_PASS, redemption=friend_passes[0])
+    day_used_up = False
+    if method in (AUTO, ALL_ACCESS) and all_access:
+        used: dict = {}
+        for redemption_id, slot in AllAccessUsage.objects.filter(
+            redemption__in=all_access, usage_date=local_day
+        ).values_list("redemption_id", "slot"):
+            used.setdefault(redemption_id, set()).add(slot)
+        for redemption in all_access:
+            free = [s for s in range(1, redemption.daily_ride_limit + 1) if s not in used.get(redemption.pk, set())]
+            if free:
+                locking.pause("all_access_checked")
+                return _Payment(ALL_ACCESS, redemption=redemption, slot=free[0])
+        day_used_up = True
+    if method == ALL_ACCESS:
+        if day_used_up:
+            raise DailyLimitReached()
+        raise InsufficientCredits("No active All Access covers this session's date.")
+    # The cached balance may still hold credits past their expiry: `credits_spend` expires those
+    # first and refuses if what is left is short (see _booking_create).
+    if member.credit_balance >= cost:
+        return _Payment(CREDIT, day_used_up=day_used_up)
+    if day_used_up:
+        raise DailyLimitReached()
+    raise InsufficientCredits()
+
+
+def booking_create(
+    *,
+    organization: Organization,
+    session_id,
+    member_id=None,
+    seat_id=None,
+    payment_method: str = AUTO,
+    guest_name: str = "",
+    host_booking_id=None,
+    booked_by: User | None = None,
+    by_staff: bool = False,
+    idem: IdempotencyRequest | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Book a session for a member (or a friend-pass guest of the member's booking).
+
+    Refusals, checked in this order, each with its own code: session_not_bookable (not SCHEDULED
+    or started), member_inactive, booking_not_open (before starts_at - booking_window_days, a
+    priority holder priority_booking_hours earlier), already_booked, host_booking_required /
+    friend_pass_unavailable (guests), seat_unavailable / seat_taken, session_full, then payment:
+    All Access covering the session's studio-local date with a free slot -> credits (the seat's
+    credit_cost, 1 without a seat) -> daily_limit_reached / insufficient_credits. Staff may book
+    for any member and make FREE comps.
+    """
+    now = now or clock.now()
+    payment_method = payment_method or AUTO
+    if payment_method not in PAYMENT_METHODS:
+        raise Invalid({"payment_method": f"One of {', '.join(PAYMENT_METHODS)}."})
+    if payment_method == FREE and not by_staff:
+        raise Forbidden("Only staff may make a FREE booking.")
+    is_guest = payment_method == FRIEND_PASS
+    if is_guest:
+        if not (guest_name or "").strip():
+            raise Invalid({"guest_name": "A friend-pass guest needs a name."})
+        if not host_booking_id:
+            raise HostBookingRequired()
+    with transaction.atomic(durable=True):
+        record = idempotency_claim(organization=organization, idem=idem)
+        booking = _booking_create(
+            organization=organization,
+            session_id=session_id,
+            member_id=member_id,
+            seat_id=seat_id,
+            method=payment_method,
+            guest_name=(guest_name or "").strip(),
+            host_booking_id=host_booking_id,
+            booked_by=booked_by,
+            now=now,
+        )
+        idempotency_complete(record, resource_id=booking.pk, status=201)
+    return booking
+
+
+def _booking_create(
+    *, organization, session_id, member_id, seat_id, method, guest_name, host_booking_id, booked_by, now
+) -> Booking:
+    is_guest = method == FRIEND_PASS
+    try:
+        session = Session.objects.select_related("ride_class").get(organization=organization, pk=session_id)
+    except (Session.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such session.") from None
+    host = None
+    if is_guest:
+        host = Booking.objects.filter(organization=organization, pk=host_booking_id, is_guest=False).first()
+        if host is None or host.session_id != session.pk or (member_id and str(member_id) != str(host.member_id)):
+            raise HostBookingRequired()
+        member_id = host.member_id
+    if member_id is None:
+        raise Invalid({"member_id": "Name the member to book for."})
+
+    # 1. Member (first in the lock order): every booking of one member queues here.
+    member = member_lock(organization=organization, member_id=member_id)
+    local_day = clock.local_date(session.starts_at, organization.timezone)
+
+    # 2. Redemptions that may pay.
+    all_access: list[Redemption] = []
+    friend_passes: list[Redemption] = []
+    if method in (AUTO, ALL_ACCESS):
+        all_access = sorted(
+            locking.lock(
+                Redemption.objects.filter(
+                    member=member,
+                    status=Redemption.Status.ACTIVE,
+                    all_access_starts_on__lte=local_day,
+                    all_access_ends_on__gte=local_day,
+                )
+            ),
+            key=lambda r: (r.all_access_ends_on, str(r.pk)),
+        )
+    elif is_guest:
+        friend_passes = sorted(
+            locking.lock(
+                Redemption.objects.filter(
+                    member=member,
+                    status=Redemption.Status.ACTIVE,
+                    friend_pass_granted=True,
+                    friend_pass_used_at__isnull=True,
+                    friend_pass_expires_at__gt=now,
+                )
+            ),
+            key=lambda r: (r.friend_pass_expires_at, str(r.pk)),
+        )
+
+    # 3. Session: every booking of the session queues here; re-read it under the lock.
+    ride_class = session.ride_class
+    session = locking.lock_one(Session.objects.all(), pk=session.pk)
+    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
+        raise SessionNotBookable()
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if not is_guest:
+        opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
+        if now < opens_at and selectors.member_has_priority(member=member, now=now):
+            opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
+        if now < opens_at:
+            raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
+        if Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
+            raise AlreadyBooked()
+    else:
+        # 4. The host's booking (Booking comes after Session in the lock order).
+        host = locking.lock_one(Booking.objects.all(), pk=host.pk)
+        if host.status != CONFIRMED:
+            raise HostBookingRequired()
+        if Booking.objects.filter(LIVE, host_booking=host, is_guest=True).exists():
+            raise AlreadyBooked("This booking already has a guest.")
+        if not friend_passes:
+            raise FriendPassUnavailable()
+
+    seat = None
+    cost = 1
+    if seat_id:
+        try:
+            seat = Seat.objects.get(organization=organization, pk=seat_id)
+        except (Seat.DoesNotExist, ValueError, TypeError):
+            raise Invalid({"seat_id": "No such seat."}) from None
+        if seat.layout_id != session.seat_layout_id or not seat.is_bookable:
+            raise SeatUnavailable()
+        if Booking.objects.filter(LIVE, session=session, seat=seat).exists():
+            raise SeatTaken()
+        locking.pause("seat_checked")
+        cost = seat.credit_cost
+
+    # Re-count under the session lock.
+    if session.booked_count >= session.capacity:
+        raise SessionFull()
+    locking.pause("capacity_checked")
+
+    payment = _resolve_payment(
+        method=method,
+        member=member,
+        cost=cost,
+        local_day=local_day,
+        all_access=all_access,
+        friend_passes=friend_passes,
+        now=now,
+    )
+
+    # Write: the counter (conditional), the booking (constraints), then the payment.
+    if not Session.objects.filter(pk=session.pk, booked_count__lt=F("capacity")).update(
+        booked_count=F("booked_count") + 1
+    ):
+        raise SessionFull()
+    session.booked_count += 1
+    booking = Booking(
+        organization=organization,
+        session=session,
+        member=member,
+        seat=seat,
+        status=CONFIRMED,
+        payment_type=payment.type,
+        credit_cost=cost,
+        credits_used=cost if payment.type == CREDIT else 0,
+        redemption=payment.redemption,
+        is_guest=is_guest,
+        guest_name=guest_name if is_guest else "",
+        host_booking=host,
+        booked_by=booked_by,
+        created_at=now,
+    )
+    _insert(booking)
+
+    if payment.type == ALL_ACCESS:
+        _insert(
+            AllAccessUsage(
+                organization=organization,
+                redemption=payment.redemption,
+                member=member,
+                usage_date=local_day,
+                slot=payment.slot,
+                booking=booking,
+                created_at=now,
+            )
+        )
+    elif payment.type == CREDIT:
+        try:
+            rows = credits_spend(
+                member=member,
+                amount=cost,
+                now=now,
+                booking_id=booking.pk,
+                performed_by=booked_by,
+                description=f"Booking: {ride_class.name} {session.starts_at:%Y-%m-%d %H:%M} UTC"
+                + (f", bike {seat.label}" if seat else ""),
+            )
+        except InsufficientCredits:
+            if payment.day_used_up:
+                raise DailyLimitReached() from None
+            raise
+        booking.credit_lot = rows[0].lot
+        Booking.objects.filter(pk=booking.pk).update(credit_lot=booking.credit_lot)
+    elif payment.type == FRIEND_PASS:
+        if not Redemption.objects.filter(pk=payment.redemption.pk, friend_pass_used_at__isnull=True).update(
+            friend_pass_used_at=now, friend_pass_booking_id=booking.pk
+        ):
+            raise FriendPassUnavailable()
+        _settle(member, now)
+    return booking

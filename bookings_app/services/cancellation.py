@@ -1,0 +1,190 @@
+"""Cancelling a booking or a whole session (DOMAIN.md 10): refunds and freed days."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+
+from bookings_app.models import (
+    AllAccessUsage,
+    Booking,
+    Session,
+)
+from bookings_app.services._common import (  # noqa: F401
+    ALL_ACCESS,
+    AUTO,
+    CONFIRMED,
+    CREDIT,
+    FREE,
+    FRIEND_PASS,
+    PAYMENT_METHODS,
+    _domain_error_for,
+    _get_in_org,
+    _insert,
+    _settle,
+)
+from members_app.models import Member, Organization, User
+from members_app.services import credits_refund_booking, member_lock
+from packages_app.models import Redemption
+from spinning import clock, locking
+from spinning.errors import Busy, InvalidState, NotFound
+
+
+# --- cancellation ----------------------------------------------------------------------------------
+def _cancel_one(
+    *, booking: Booking, member: Member, session: Session, on_time: bool, refund: bool, now, cancelled_by
+) -> bool:
+    """Cancel one confirmed booking; with `refund`, give back what paid for it. Returns whether
+    anything went back (credits to their lots, the All Access day, the friend pass)."""
+    refunded = False
+    if refund:
+        if booking.payment_type == CREDIT:
+            credits_refund_booking(member=member, booking_id=booking.pk, now=now, performed_by=cancelled_by)
+            refunded = True
+        elif booking.payment_type == ALL_ACCESS:
+            AllAccessUsage.objects.filter(booking=booking).delete()
+            refunded = True
+        elif booking.payment_type == FRIEND_PASS:
+            # The pass comes back only while it is still valid.
+            refunded = bool(
+                Redemption.objects.filter(
+                    pk=booking.redemption_id, friend_pass_booking_id=booking.pk, friend_pass_expires_at__gt=now
+                ).update(friend_pass_used_at=None, friend_pass_booking_id=None)
+            )
+    booking.status = Booking.Status.CANCELLED if (on_time or refund) else Booking.Status.LATE_CANCELLED
+    booking.refunded = refunded
+    booking.cancelled_at = now
+    booking.cancelled_by = cancelled_by
+    Booking.objects.filter(pk=booking.pk).update(
+        status=booking.status, refunded=refunded, cancelled_at=now, cancelled_by=cancelled_by
+    )
+    Session.objects.filter(pk=session.pk, booked_count__gt=0).update(booked_count=F("booked_count") - 1)
+    session.booked_count = max(0, session.booked_count - 1)
+    return refunded
+
+
+def booking_cancel(
+    *,
+    organization: Organization,
+    booking_id,
+    cancelled_by: User | None = None,
+    by_staff: bool = False,
+    refund: bool | None = None,
+    member: Member | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Cancel a confirmed booking, and its friend-pass guest with it.
+
+    On time (at least `cancellation_window_hours` before the start): CANCELLED, credits back to
+    their lots, the All Access day freed, a friend pass usable again (if unexpired). Late:
+    LATE_CANCELLED, nothing returned. Staff may override with `refund` true/false (a refunded
+    booking is CANCELLED) and may cancel after the start; members may not. With `member`, only
+    that member's booking may be cancelled (others answer 404).
+    """
+    now = now or clock.now()
+    with transaction.atomic(durable=True):
+        queryset = Booking.objects.filter(organization=organization)
+        if member is not None:
+            queryset = queryset.filter(member=member)
+        try:
+            target = queryset.get(pk=booking_id)
+        except (Booking.DoesNotExist, ValueError, TypeError):
+            raise NotFound("No such booking.") from None
+        owner = member_lock(organization=organization, member_id=target.member_id)
+        # The member lock keeps new guests of this booking out, so this read is stable.
+        guest_ids = list(
+            Booking.objects.filter(host_booking=target, is_guest=True, status=CONFIRMED).values_list("pk", flat=True)
+        )
+        redemption_ids = set(
+            Booking.objects.filter(pk__in=[target.pk, *guest_ids], redemption__isnull=False).values_list(
+                "redemption_id", flat=True
+            )
+        )
+        list(locking.lock(Redemption.objects.filter(pk__in=redemption_ids)))
+        session = locking.lock_one(Session.objects.all(), pk=target.session_id)
+        locked = {b.pk: b for b in locking.lock(Booking.objects.filter(pk__in=[target.pk, *guest_ids]))}
+        target = locked[target.pk]
+        if target.status != CONFIRMED:
+            raise InvalidState("Only a confirmed booking can be cancelled.")
+        if not by_staff and session.starts_at <= now:
+            raise InvalidState("The session has started; it can no longer be cancelled.")
+        on_time = now <= session.starts_at - timedelta(hours=organization.cancellation_window_hours)
+        give_back = on_time if (refund is None or not by_staff) else bool(refund)
+        bookings = [target] + [locked[pk] for pk in guest_ids if locked[pk].status == CONFIRMED]
+        settle = False
+        for booking in bookings:
+            gave_back = _cancel_one(
+                booking=booking,
+                member=owner,
+                session=session,
+                on_time=on_time,
+                refund=give_back,
+                now=now,
+                cancelled_by=cancelled_by,
+            )
+            settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
+        if settle:
+            _settle(owner, now)
+    return target
+
+
+class _LockSetChanged(Exception):
+    """New riders booked between the unlocked read and the session lock: start over."""
+
+
+def session_cancel(
+    *, organization: Organization, session_id, cancelled_by: User | None = None, now: datetime | None = None
+) -> Session:
+    """The studio cancels a session: every live booking on it is cancelled with a full refund
+    (credits to their lots, All Access days freed, friend passes back if unexpired)."""
+    now = now or clock.now()
+    for _attempt in range(3):
+        try:
+            with transaction.atomic(durable=True):
+                return _session_cancel(
+                    organization=organization, session_id=session_id, cancelled_by=cancelled_by, now=now
+                )
+        except _LockSetChanged:
+            continue
+    raise Busy()
+
+
+def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
+    try:
+        session = Session.objects.get(organization=organization, pk=session_id)
+    except (Session.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such session.") from None
+    if session.status != Session.Status.SCHEDULED:
+        raise InvalidState("Only a scheduled session can be cancelled.")
+    refundable = Q(status__in=[CONFIRMED, Booking.Status.NO_SHOW])
+    seen = list(Booking.objects.filter(refundable, session=session).values_list("member_id", "redemption_id"))
+    member_ids = {m for m, _ in seen}
+    redemption_ids = {r for _, r in seen if r}
+    members = {m.pk: m for m in locking.lock(Member.objects.filter(organization=organization, pk__in=member_ids))}
+    list(locking.lock(Redemption.objects.filter(pk__in=redemption_ids)))
+    session = locking.lock_one(Session.objects.all(), pk=session.pk)
+    if session.status != Session.Status.SCHEDULED:
+        raise InvalidState("Only a scheduled session can be cancelled.")
+    bookings = list(locking.lock(Booking.objects.filter(refundable, session=session)))
+    if {b.member_id for b in bookings} - member_ids or {b.redemption_id for b in bookings if b.redemption_id} - (
+        redemption_ids
+    ):
+        raise _LockSetChanged()
+    for booking in bookings:
+        _cancel_one(
+            booking=booking,
+            member=members[booking.member_id],
+            session=session,
+            on_time=True,
+            refund=True,
+            now=now,
+            cancelled_by=cancelled_by,
+        )
+    for member_pk in sorted({b.member_id for b in bookings if b.payment_type in (CREDIT, FRIEND_PASS)}):
+        _settle(members[member_pk], now)
+    session.status = Session.Status.CANCELLED
+    session.cancelled_at = now
+    Session.objects.filter(pk=session.pk).update(status=session.status, cancelled_at=now)
+    return session

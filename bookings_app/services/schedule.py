@@ -1,0 +1,176 @@
+"""Seat layouts and sessions: staff build the timetable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from bookings_app import selectors
+from bookings_app.models import (
+    Instructor,
+    Location,
+    RideClass,
+    Seat,
+    SeatLayout,
+    Session,
+)
+from bookings_app.services._common import (  # noqa: F401
+    ALL_ACCESS,
+    AUTO,
+    CONFIRMED,
+    CREDIT,
+    FREE,
+    FRIEND_PASS,
+    PAYMENT_METHODS,
+    _domain_error_for,
+    _get_in_org,
+    _insert,
+    _settle,
+)
+from members_app.models import Organization
+from spinning import locking
+from spinning.errors import Invalid, NotFound
+
+
+# --- schedule --------------------------------------------------------------------------------------
+def seat_layout_create(
+    *,
+    organization: Organization,
+    location_id,
+    name: str,
+    rows: int,
+    columns: int,
+    seats: list[dict] | None = None,
+) -> SeatLayout:
+    """A grid of seats. Without `seats`, every position becomes a NORMAL bike labelled A1, A2, ...;
+    with `seats`, exactly those (each inside the grid, one per position, labels unique)."""
+    if rows < 1 or columns < 1 or rows > 26:
+        raise Invalid({"rows": "A layout has 1 to 26 rows and at least one column."})
+    with transaction.atomic(durable=True):
+        location = _get_in_org(Location, organization, location_id, "location_id")
+        if SeatLayout.objects.filter(location=location, name=name).exists():
+            raise Invalid({"name": "This location already has a layout with this name."})
+        layout = SeatLayout.objects.create(
+            organization=organization, location=location, name=name, rows=rows, columns=columns
+        )
+        if seats is None:
+            seats = [{"row": r, "column": c} for r in range(1, rows + 1) for c in range(1, columns + 1)]
+        positions, labels, objs = set(), set(), []
+        for index, spec in enumerate(seats):
+            row, column = spec["row"], spec["column"]
+            label = spec.get("label") or f"{chr(64 + row)}{column}" if 1 <= row <= 26 else ""
+            if not (1 <= row <= rows and 1 <= column <= columns):
+                raise Invalid({f"seats.{index}": "Outside the grid."})
+            if (row, column) in positions or label in labels:
+                raise Invalid({f"seats.{index}": "Two seats share a position or a label."})
+            positions.add((row, column))
+            labels.add(label)
+            objs.append(
+                Seat(
+                    organization=organization,
+                    layout=layout,
+                    label=label,
+                    row=row,
+                    column=column,
+                    type=spec.get("type", Seat.Type.NORMAL),
+                    credit_cost=spec.get("credit_cost", 1),
+                    is_active=spec.get("is_active", True),
+                )
+            )
+        Seat.objects.bulk_create(objs)
+    return layout
+
+
+def seat_layout_update_grid(*, organization: Organization, layout_id, seats: list[dict]) -> SeatLayout:
+    """Staff edit a layout's seats as a grid: label, type, credit cost, in or out of order.
+    Labels stay unique in the layout; a credit cost is at least 1."""
+    with transaction.atomic(durable=True):
+        layout = _get_in_org(SeatLayout, organization, layout_id, "layout_id")
+        existing = {str(seat.pk): seat for seat in locking.lock(Seat.objects.filter(layout=layout))}
+        labels = set()
+        for spec in seats:
+            seat = existing.get(str(spec["id"]))
+            if seat is None:
+                raise Invalid({"seats": "A seat of another layout."})
+            label = (spec.get("label") or seat.label).strip()
+            if label in labels:
+                raise Invalid({"seats": f"Label {label} is used twice."})
+            labels.add(label)
+            if spec.get("type", seat.type) not in Seat.Type.values:
+                raise Invalid({"seats": f"Unknown seat type for {label}."})
+            if int(spec.get("credit_cost", seat.credit_cost)) < 1:
+                raise Invalid({"seats": f"Seat {label}: a credit cost is at least 1."})
+            seat.label = label
+            seat.type = spec.get("type", seat.type)
+            seat.credit_cost = int(spec.get("credit_cost", seat.credit_cost))
+            seat.is_active = bool(spec.get("is_active", seat.is_active))
+        # Two passes so that swapping two labels does not trip the unique constraint midway.
+        changed = list(existing.values())
+        for seat in changed:
+            Seat.objects.filter(pk=seat.pk).update(label=f"~{seat.pk.hex[:12]}")
+        Seat.objects.bulk_update(changed, ["label", "type", "credit_cost", "is_active"])
+    return layout
+
+
+def session_create(
+    *,
+    organization: Organization,
+    class_id,
+    instructor_id,
+    location_id,
+    seat_layout_id,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int | None = None,
+) -> Session:
+    """Staff schedule a session. Capacity defaults to the layout's bookable bikes and may be set
+    lower, never higher (every rider must fit on a bike). Overlapping sessions are allowed."""
+    if ends_at <= starts_at:
+        raise Invalid({"ends_at": "Must be after starts_at."})
+    with transaction.atomic(durable=True):
+        ride_class = _get_in_org(RideClass, organization, class_id, "class_id")
+        instructor = _get_in_org(Instructor, organization, instructor_id, "instructor_id")
+        location = _get_in_org(Location, organization, location_id, "location_id")
+        layout = _get_in_org(SeatLayout, organization, seat_layout_id, "seat_layout_id")
+        if layout.location_id != location.pk:
+            raise Invalid({"seat_layout_id": "This seat layout belongs to another location."})
+        bookable = selectors.bookable_seat_count(layout=layout)
+        if capacity is None:
+            capacity = bookable
+        if capacity < 1:
+            raise Invalid({"capacity": "A session needs at least one bookable bike."})
+        if capacity > bookable:
+            raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
+        return Session.objects.create(
+            organization=organization,
+            ride_class=ride_class,
+            instructor=instructor,
+            location=location,
+            seat_layout=layout,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            capacity=capacity,
+        )
+
+
+def session_update(*, organization: Organization, session_id, data: dict) -> Session:
+    """Change a session's class, instructor or capacity (never below the riders already booked).
+    Times and layout stay: riders booked (and All Access days were counted) against them."""
+    with transaction.atomic(durable=True):
+        try:
+            session = locking.lock_one(Session.objects.filter(organization=organization), pk=session_id)
+        except (Session.DoesNotExist, ValueError):
+            raise NotFound("No such session.") from None
+        if "class_id" in data:
+            session.ride_class = _get_in_org(RideClass, organization, data["class_id"], "class_id")
+        if "instructor_id" in data:
+            session.instructor = _get_in_org(Instructor, organization, data["instructor_id"], "instructor_id")
+        if "capacity" in data:
+            bookable = selectors.bookable_seat_count(layout=session.seat_layout)
+            capacity = data["capacity"]
+            if capacity < max(1, session.booked_count) or capacity > bookable:
+                raise Invalid({"capacity": f"Between {max(1, session.booked_count)} and {bookable}."})
+            session.capacity = capacity
+        session.save(update_fields=["ride_class", "instructor", "capacity"])
+    return session
