@@ -322,6 +322,8 @@ class StudioDays(RuleBasedStateMachine):
             booking_services.booking_check_in(organization=self.org, booking_id=booking, now=self.now)
         except DomainError as exc:
             _note(f"check_in: {exc.code}")
+        else:
+            _note("check_in: ok")
 
     @rule(session=sessions)
     def studio_cancels_session(self, session):
@@ -331,6 +333,8 @@ class StudioDays(RuleBasedStateMachine):
             )
         except DomainError as exc:
             _note(f"studio_cancels_session: {exc.code}")
+        else:
+            _note("studio_cancels_session: ok")
 
     # --- jobs -----------------------------------------------------------------------------------
     @rule()
