@@ -117,9 +117,9 @@ def booking_create(
 ) -> Booking:
     """Book a session for a member (or a friend-pass guest of the member's booking).
 
-    Refusals, checked in this order, each with its own code: session_not_bookable (not SCHEDULED
-    or started), member_inactive, booking_not_open (before starts_at - booking_window_days, a
-    priority holder priority_booking_hours earlier), already_booked, host_booking_required /
+    Refusals, checked in the order of DOMAIN.md 9, each with its own code: session_not_bookable
+    (not SCHEDULED or started), booking_not_open (before starts_at - booking_window_days, a
+    priority holder priority_booking_hours earlier), member_inactive, already_booked, host_booking_required /
     friend_pass_unavailable (guests), seat_unavailable / seat_taken, session_full, then payment:
     All Access covering the session's studio-local date with a free slot -> credits (the seat's
     credit_cost, 1 without a seat) -> daily_limit_reached / insufficient_credits. Staff may book
@@ -209,14 +209,15 @@ def _booking_create(
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
     if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
         raise SessionNotBookable()
-    if member.status != Member.Status.ACTIVE:
-        raise MemberInactive()
     if not is_guest:
         opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
         if now < opens_at and selectors.member_has_priority(member=member, now=now):
             opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
         if now < opens_at:
             raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if not is_guest:
         if Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
             raise AlreadyBooked()
     else:

@@ -246,6 +246,17 @@ def test_member_inactive(org, member, status):
         book(member, make_session(org, in_days(1)))
 
 
+def test_refusals_follow_the_order_of_domain_9_window_before_member_status(org, member):
+    # DOMAIN.md 9 (and API.md) list the refusals: session, booking window, member status, ...
+    give_credits(member, 5, now=NOW)
+    Member.objects.filter(pk=member.pk).update(status=Member.Status.SUSPENDED)
+    not_open_yet = make_session(org, NOW + timedelta(days=9))
+    with pytest.raises(BookingNotOpen):
+        book(member, not_open_yet)
+    with pytest.raises(MemberInactive):
+        book(member, make_session(org, in_days(1)))
+
+
 def test_booking_window_opens_seven_days_before_start(org, member):
     give_credits(member, 5, now=NOW)
     session = make_session(org, NOW + timedelta(days=7, minutes=1))
