@@ -279,6 +279,11 @@ def summarize(results: dict) -> None:
             verdict["problems"].append(f"{name}: socket errors {phase['socket_errors']}")
     if "health" in results:
         results["health"]["count_5xx"] = _count(results["health"]["statuses"], lambda s: s >= 500)
+    # gunicorn CPU per request: what a request costs the workers, whatever else ran on the machine
+    for name in ("health", "booking", "session_list"):
+        phase = results.get(name)
+        if phase and phase["rps"]:
+            phase["server_cpu_ms_per_request"] = round(phase["server_cpu_share"] / phase["rps"] * 1000, 2)
     rush = results.get("rush")
     if rush:
         capacity = results["prepared"]["rush_capacity"]
@@ -316,7 +321,7 @@ def render_table(results: dict) -> str:
         f"{results['machine']['loadavg_before'][0]}/{results['machine'].get('loadavg_after', ['-'])[0]}",
         "",
         f"{'scenario':<14}{'rps':>9}{'x floor':>9}{'target':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-        f"{'wrk cpu':>9}{'srv cpu':>9}  statuses",
+        f"{'wrk cpu':>9}{'srv cpu':>9}{'cpu ms/r':>9}  statuses",
     ]
     for name, label in (("health", "health floor"), ("booking", "booking"), ("session_list", "session list")):
         phase = results.get(name)
@@ -331,7 +336,8 @@ def render_table(results: dict) -> str:
             statuses += f" socket-errors={phase['socket_errors']}"
         lines.append(
             f"{label:<14}{phase['rps']:>9.1f}{ratio:>9}{target:>8}{lat['p50']:>9.1f}{lat['p95']:>9.1f}"
-            f"{lat['p99']:>9.1f}{phase['wrk_cpu_share'] * 100:>8.0f}%{phase['server_cpu_share'] * 100:>8.0f}%  {statuses}"
+            f"{lat['p99']:>9.1f}{phase['wrk_cpu_share'] * 100:>8.0f}%{phase['server_cpu_share'] * 100:>8.0f}%"
+            f"{phase.get('server_cpu_ms_per_request', 0):>9.2f}  {statuses}"
         )
     rush = results.get("rush")
     if rush:
