@@ -5,3 +5,11 @@ class BookingsConfig(AppConfig):
     name = "bookings_app"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Schedule and bookings"
+
+    def ready(self):
+        # Cancelling an All Access (packages_app) cancels the bookings it no longer covers; the
+        # layers point one way, so bookings_app hands packages_app the function that does it.
+        from bookings_app.services import bookings_release_for_cancelled_redemption
+        from packages_app.services import redemption_cancel_bookings_release_set
+
+        redemption_cancel_bookings_release_set(bookings_release_for_cancelled_redemption)

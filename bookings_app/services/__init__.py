@@ -27,6 +27,7 @@ from bookings_app.services.booking import (  # noqa: F401
 )
 from bookings_app.services.cancellation import (  # noqa: F401
     booking_cancel,
+    bookings_release_for_cancelled_redemption,
     session_cancel,
 )
 from bookings_app.services.schedule import (  # noqa: F401

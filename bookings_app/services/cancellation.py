@@ -130,6 +130,58 @@ def booking_cancel(
     return target
 
 
+def bookings_release_for_cancelled_redemption(
+    *, organization: Organization, member: Member, redemption: Redemption, now: datetime, performed_by: User | None
+) -> int:
+    """Staff cancelled (refunded) an All Access: it no longer covers today or any later day
+    (DOMAIN.md 5), so the bookings it paid for on sessions that have not started are cancelled
+    as the studio's doing: the day freed, the bike and the place released, a friend-pass guest on
+    them cancelled with its pass given back (if unexpired). Rides already taken (the session has
+    started) stay, with their day used. Returns how many bookings were cancelled.
+
+    A building block installed into packages_app's `redemption_cancel` (BookingsConfig.ready):
+    it runs in that transaction with the member and the redemption locked, and locks the guests'
+    redemptions, the sessions and the bookings in the lock order."""
+    if not redemption.all_access_days:
+        return 0
+    hosts = list(
+        Booking.objects.filter(
+            organization=organization,
+            member=member,
+            redemption=redemption,
+            payment_type=ALL_ACCESS,
+            status=CONFIRMED,
+            session__starts_at__gt=now,
+        ).values_list("pk", "session_id")
+    )
+    if not hosts:
+        return 0
+    # The member lock keeps new bookings and guests of this member out: these reads are stable.
+    guests = list(
+        Booking.objects.filter(host_booking__in=[pk for pk, _ in hosts], is_guest=True, status=CONFIRMED).values_list(
+            "pk", "redemption_id"
+        )
+    )
+    list(locking.lock(Redemption.objects.filter(pk__in={r for _, r in guests if r})))
+    sessions = {s.pk: s for s in locking.lock(Session.objects.filter(pk__in={sid for _, sid in hosts}))}
+    bookings = list(locking.lock(Booking.objects.filter(pk__in=[pk for pk, _ in hosts] + [pk for pk, _ in guests])))
+    passes_back = False
+    for booking in bookings:
+        gave_back = _cancel_one(
+            booking=booking,
+            member=member,
+            session=sessions[booking.session_id],
+            on_time=True,
+            refund=True,
+            now=now,
+            cancelled_by=performed_by,
+        )
+        passes_back |= gave_back and booking.payment_type == FRIEND_PASS
+    if passes_back:
+        _settle(member, now)
+    return len(bookings)
+
+
 class _LockSetChanged(Exception):
     """New riders booked between the unlocked read and the session lock: start over."""
 

@@ -104,6 +104,21 @@ def test_all_access_booking_shows_its_usage(api, org, session, member):
     assert api(user=other.user, org=org).get(f"/api/redemptions/{aa.pk}/all-access-usage").status_code == 404
 
 
+def test_staff_cancelling_an_all_access_cancels_the_bookings_it_no_longer_covers(api, org, session, member, desk):
+    aa = all_access(member, starts_on=date(2026, 3, 1))
+    booking_id = post_booking(api(user=member.user, org=org), session_id=session.pk).json()["id"]
+    response = api(user=desk, org=org).post(f"/api/redemptions/{aa.pk}/cancel", {"reason": "refund"}, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "CANCELLED"
+    booking = api(user=member.user, org=org).get(f"/api/bookings/{booking_id}").json()
+    assert (booking["status"], booking["refunded"], booking["all_access_usage_id"]) == ("CANCELLED", True, None)
+    assert api(user=member.user, org=org).get(f"/api/redemptions/{aa.pk}/all-access-usage").json() == []
+    me = api(user=member.user, org=org).get("/api/members/me").json()
+    assert (me["has_all_access"], me["all_access_expires_at"]) == (False, None)
+    listed = api(org=org).get(f"/api/sessions/{session.pk}").json()
+    assert (listed["booked_count"], listed["available_spots"]) == (0, listed["capacity"])
+
+
 @pytest.mark.parametrize(
     "setup, body, status, code",
     [

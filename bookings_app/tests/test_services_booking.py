@@ -697,6 +697,58 @@ def test_a_pass_that_expired_meanwhile_does_not_come_back(org, member):
     assert elite.friend_pass_booking_id == guest.pk
 
 
+# --- staff cancel (refund) the All Access that paid ---------------------------------------------------
+def test_cancelling_an_all_access_cancels_its_bookings_from_now_on_and_keeps_rides_taken(org, layout, member):
+    from packages_app.services import redemption_cancel
+
+    # given an All Access (1..30 March, 2 rides a day) that paid for this morning's ride (taken),
+    # tonight's and tomorrow's, and tomorrow the member brings a friend-pass guest (Elite 30)
+    aa = all_access(member, starts_on=date(2026, 3, 1), daily_ride_limit=2)
+    elite = elite_30(member, now=NOW)
+    earlier = NOW - timedelta(hours=4)
+    this_morning = book(member, make_session(org, in_days(0, hour=10)), now=earlier)
+    tonight = book(member, make_session(org, in_days(0, hour=19)))
+    tomorrow_session = make_session(org, in_days(1), layout=layout)
+    tomorrow = book(member, tomorrow_session, seat_id=seat(layout, "A1").pk)
+    guest = bring_guest(tomorrow, seat_id=seat(layout, "A2").pk)
+    assert {b.payment_type for b in (this_morning, tonight, tomorrow)} == {P.ALL_ACCESS}
+    # when the front desk refunds the pass (it "ends its All Access from today on")
+    redemption_cancel(organization=org, redemption_id=aa.pk, performed_by=None, now=NOW)
+    # then the ride already taken stays, with its day used
+    this_morning.refresh_from_db()
+    assert this_morning.status == S.CONFIRMED
+    assert AllAccessUsage.objects.filter(booking=this_morning).exists()
+    # and the bookings the pass no longer covers are cancelled: day freed, bike and place released
+    for booking in (tonight, tomorrow, guest):
+        booking.refresh_from_db()
+        assert (booking.status, booking.refunded, booking.cancelled_at) == (S.CANCELLED, True, NOW)
+    assert not AllAccessUsage.objects.filter(booking__in=[tonight, tomorrow]).exists()
+    tomorrow_session.refresh_from_db()
+    assert tomorrow_session.booked_count == 0
+    other = MemberFactory(organization=org)
+    give_credits(other, 1, now=NOW)
+    assert book(other, tomorrow_session, seat_id=seat(layout, "A1").pk).status == S.CONFIRMED
+    # the guest's friend pass (not the cancelled pass's) comes back; the flags are true
+    elite.refresh_from_db()
+    assert elite.friend_pass_used_at is None
+    member.refresh_from_db()
+    assert (member.has_all_access, member.all_access_expires_at, member.friend_passes_available) == (False, None, 1)
+    assert balance(member) == 30
+    # and the member now pays tomorrow with credits, as for any day without a pass
+    assert book(member, make_session(org, in_days(1, hour=9))).payment_type == P.CREDIT
+
+
+def test_cancelling_a_credit_pack_leaves_its_booked_rides_alone(org, member):
+    from packages_app.services import redemption_cancel
+
+    elite = elite_30(member, now=NOW, credits=5)
+    booking = book(member, make_session(org, in_days(2)))
+    redemption_cancel(organization=org, redemption_id=elite.pk, performed_by=None, now=NOW)
+    booking.refresh_from_db()
+    assert (booking.status, booking.credits_used) == (S.CONFIRMED, 1)  # spent credits stay spent
+    assert balance(member) == 0
+
+
 # --- the studio cancels a session -------------------------------------------------------------------
 def test_studio_cancelling_a_session_refunds_everyone(org, layout):
     session = make_session(org, NOW + timedelta(hours=2), layout=layout)

@@ -9,6 +9,7 @@ max_redemptions, CouponMemberUse.uses <= limit) refuse anything that slips past.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -481,6 +482,20 @@ def _close(redemption: Redemption, *, now: datetime, performed_by, reason: str, 
     redemption.cancel_reason = (reason or "")[:500]
 
 
+# What a cancelled redemption means for the bookings it paid for. packages_app may not import
+# bookings_app (the layers point one way), so bookings_app installs its function here once, from
+# BookingsConfig.ready(). It runs inside redemption_cancel's transaction, after the member and the
+# redemption are locked and before the coupon and the lots (the lock order puts Session and
+# Booking between them).
+_bookings_release: Callable[..., None] | None = None
+
+
+def redemption_cancel_bookings_release_set(release: Callable[..., None] | None) -> None:
+    """Install bookings_app's `release(organization=, member=, redemption=, now=, performed_by=)`."""
+    global _bookings_release
+    _bookings_release = release
+
+
 def redemption_cancel(
     *,
     organization: Organization,
@@ -491,7 +506,9 @@ def redemption_cancel(
 ) -> Redemption:
     """Staff refund an ACTIVE redemption (DOMAIN.md 5): -> CANCELLED. Its remaining credits go
     (REDEMPTION_CANCELLED rows, one per lot; spent credits stay spent), its All Access ends from
-    today on (studio time), its friend pass is void, the coupon use comes back, flags recomputed."""
+    today on (studio time), its friend pass is void, the coupon use comes back, flags recomputed.
+    Bookings it paid for that the pass no longer covers are cancelled by bookings_app's release
+    function (docs/bookings.md); rides already taken stay taken."""
     now = now or clock.now()
     tz = organization.timezone
     with transaction.atomic(durable=True):
@@ -499,6 +516,10 @@ def redemption_cancel(
         if redemption.status != Status.ACTIVE:
             raise InvalidState(f"Only an ACTIVE redemption can be cancelled; this one is {redemption.status}.")
         _close(redemption, now=now, performed_by=performed_by, reason=reason, from_status=Status.ACTIVE)
+        if _bookings_release is not None:
+            _bookings_release(
+                organization=organization, member=member, redemption=redemption, now=now, performed_by=performed_by
+            )
         if redemption.coupon_id:
             _coupon_give_back(organization, redemption.coupon_id, member)
         # Credits past their date expire first (EXPIRATION), so only live credits are "cancelled".
