@@ -47,10 +47,14 @@ def _cancel_one(
             AllAccessUsage.objects.filter(booking=booking).delete()
             refunded = True
         elif booking.payment_type == FRIEND_PASS:
-            # The pass comes back only while it is still valid.
+            # The pass comes back only while it is still valid, on a package that still holds it
+            # (ACTIVE, or USED and made ACTIVE again by settling): a cancelled package's pass is void.
             refunded = bool(
                 Redemption.objects.filter(
-                    pk=booking.redemption_id, friend_pass_booking_id=booking.pk, friend_pass_expires_at__gt=now
+                    pk=booking.redemption_id,
+                    friend_pass_booking_id=booking.pk,
+                    friend_pass_expires_at__gt=now,
+                    status__in=[Redemption.Status.ACTIVE, Redemption.Status.USED],
                 ).update(friend_pass_used_at=None, friend_pass_booking_id=None)
             )
     booking.status = Booking.Status.CANCELLED if (on_time or refund) else Booking.Status.LATE_CANCELLED

@@ -697,6 +697,24 @@ def test_a_pass_that_expired_meanwhile_does_not_come_back(org, member):
     assert elite.friend_pass_booking_id == guest.pk
 
 
+def test_a_pass_of_a_cancelled_package_does_not_come_back(org, member):
+    from packages_app.services import redemption_cancel
+
+    # given a guest booked on the friend pass of an Elite 30 that staff then refund (pass void)
+    elite = elite_30(member, now=NOW)
+    host = book(member, make_session(org, in_days(3)), payment_method="FREE", by_staff=True)
+    guest = bring_guest(host)
+    redemption_cancel(organization=org, redemption_id=elite.pk, performed_by=None, now=NOW)
+    # when the guest is cancelled on time
+    cancelled = cancel(guest)
+    # then nothing went back: the void pass is not usable again, and the booking says so
+    assert (cancelled.status, cancelled.refunded) == (S.CANCELLED, False)
+    elite.refresh_from_db()
+    assert elite.friend_pass_booking_id == guest.pk
+    member.refresh_from_db()
+    assert member.friend_passes_available == 0
+
+
 # --- staff cancel (refund) the All Access that paid ---------------------------------------------------
 def test_cancelling_an_all_access_cancels_its_bookings_from_now_on_and_keeps_rides_taken(org, layout, member):
     from packages_app.services import redemption_cancel
