@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, OperationalError
 from django.http import Http404
@@ -179,6 +180,22 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
         return exc.status_code, error_body(code or "error", detail), headers
     if isinstance(exc, OperationalError) and is_lock_timeout(exc):
         return 409, error_body(Busy.code, Busy.detail), {"Retry-After": "1"}
+    if isinstance(exc, RequestDataTooBig):
+        return 413, error_body("request_too_large", "The request body is too large."), headers
+    if isinstance(exc, SuspiciousOperation):
+        # e.g. TooManyFieldsSent: a form body with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS.
+        logger.warning("suspicious request: %s", exc)
+        return 400, error_body("bad_request", "The request is malformed."), headers
+    if isinstance(exc, OverflowError):
+        # Date arithmetic on an input past the calendar (year 1 or 9999 in a filter, a start day,
+        # a policy of a billion days). The input is what is wrong, so never a 500; the views
+        # should still refuse such values with a field error before they get this far.
+        logger.warning("out-of-range input: %s", exc)
+        return (
+            400,
+            error_body("out_of_range", "A date or number in the request is out of the supported range."),
+            headers,
+        )
     if isinstance(exc, DatabaseError) and isinstance(exc, OperationalError):
         logger.warning("database unavailable: %s", exc)
         return 503, error_body(ServiceUnavailable.code, ServiceUnavailable.detail), {"Retry-After": "2"}

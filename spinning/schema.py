@@ -3,9 +3,9 @@
 API.md: every status >= 400 has one shape, `{"code", "detail", "fields"?}`; 400 bad input,
 401 not authenticated, 403 not allowed (also `organization_forbidden`), 404 not found (also an
 unknown studio or another studio's row), 409 a domain rule refuses it (also `busy` on a lock
-timeout), 429 throttled. Any operation can meet most of them (the studio header, the token, the
-body), so they are added centrally here instead of on each view; an operation that documents a
-status itself keeps its own description.
+timeout), 413 a body too large, 429 throttled. Any operation can meet most of them (the studio
+header, the token, the body), so they are added centrally here instead of on each view; an
+operation that documents a status itself keeps its own description.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ ERROR_RESPONSES = {
     "403": "Not allowed: no role in this studio (`organization_forbidden`) or not enough of one.",
     "404": "Not found: an unknown studio, an unknown row, or another studio's row.",
     "409": "A domain rule refuses the request (the code names the rule), or `busy` (retry).",
+    "413": "The request body is too large (`request_too_large`).",
     "429": "Throttled (`throttled`); `Retry-After` says when to retry.",
 }
 METHODS = {"get", "put", "post", "patch", "delete"}

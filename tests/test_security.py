@@ -8,6 +8,8 @@
   FRONT_DESK) and anonymously.
 - Login (`POST /api/auth/token`) and coupon-code lookups (`GET /api/coupons/code/{code}`) are
   throttled: the 429 comes with the error shape, `code == "throttled"` and `Retry-After`.
+- Oversized requests (too many form fields, a body over the upload limit) answer 400 / 413 with
+  the error shape, not a 500.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 import secrets
 import subprocess
 import sys
+from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
@@ -255,6 +258,23 @@ def test_admin_pages_show_no_password_hash(studio, client):
         assert response.status_code < 500, url
         for needle, why in forbidden.items():
             assert needle not in body, f"{url}: {why}"
+
+
+# --- oversized requests -------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["/api/auth/token", "/api/members", "/api/coupons"])
+def test_a_form_with_too_many_fields_is_a_400_not_a_500(studio, url):
+    """More fields than DATA_UPLOAD_MAX_NUMBER_FIELDS (found by the fuzzer: TooManyFieldsSent was a 500)."""
+    body = urlencode([("code", "X"), *[("applicable_package_ids", f"id-{n}") for n in range(1500)]])
+    response = _client(studio, "staff").post(url, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "bad_request"
+
+
+def test_a_body_over_the_upload_limit_is_a_413_not_a_500(studio):
+    too_big = "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = _client(studio, None).post("/api/auth/token", too_big, content_type="application/json")
+    assert response.status_code == 413, response.content
+    assert response.json() == {"code": "request_too_large", "detail": "The request body is too large."}
 
 
 # --- throttling -------------------------------------------------------------------------------
