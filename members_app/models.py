@@ -7,7 +7,7 @@ from decimal import Decimal
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
@@ -92,10 +92,12 @@ class Organization(models.Model):
     credit_price = models.DecimalField(
         max_digits=12, decimal_places=2, default=Decimal("0.00"), validators=[MinValueValidator(Decimal("0"))]
     )
-    booking_window_days = models.PositiveIntegerField(default=7)
-    priority_booking_hours = models.PositiveIntegerField(default=24)
-    cancellation_window_hours = models.PositiveIntegerField(default=12)
-    no_show_grace_minutes = models.PositiveIntegerField(default=15)
+    # Bounded so that every instant computed from them stays on the calendar (a window of 10^9
+    # days would make every timetable read fail); far above anything a studio means.
+    booking_window_days = models.PositiveIntegerField(default=7, validators=[MaxValueValidator(365)])
+    priority_booking_hours = models.PositiveIntegerField(default=24, validators=[MaxValueValidator(24 * 365)])
+    cancellation_window_hours = models.PositiveIntegerField(default=12, validators=[MaxValueValidator(24 * 365)])
+    no_show_grace_minutes = models.PositiveIntegerField(default=15, validators=[MaxValueValidator(24 * 60)])
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

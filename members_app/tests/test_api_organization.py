@@ -77,6 +77,11 @@ def test_the_slug_cannot_be_changed(api, org_a, admin_a):
         ({"booking_window_days": -1}, "booking_window_days"),
         ({"cancellation_window_hours": "soon"}, "cancellation_window_hours"),
         ({"name": ""}, "name"),
+        # a policy no studio means, that no calendar can hold (every timetable read would fail)
+        ({"booking_window_days": 10**9}, "booking_window_days"),
+        ({"priority_booking_hours": 10**9}, "priority_booking_hours"),
+        ({"cancellation_window_hours": 10**9}, "cancellation_window_hours"),
+        ({"no_show_grace_minutes": 2**31 - 1}, "no_show_grace_minutes"),
     ],
 )
 def test_invalid_organization_patch_is_a_validation_error(api, org_a, admin_a, body, field):
