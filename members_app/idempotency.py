@@ -12,7 +12,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import connection
+from django.utils import timezone
 
 from members_app.models import IdempotencyRecord
 from spinning.errors import IdempotencyKeyReused, Invalid
@@ -53,23 +54,70 @@ def _replay_or_refuse(record: IdempotencyRecord, idem: IdempotencyRequest):
     raise IdempotentReplay(record.resource_id, record.response_status)
 
 
-def idempotency_claim(*, organization, idem: IdempotencyRequest | None) -> IdempotencyRecord | None:
-    """Claim the key inside the caller's transaction; replay or refuse if it was used before."""
+def _insert_if_absent(values: dict) -> int | None:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id: one round trip on the normal path.
+
+    On PostgreSQL a concurrent insert of the same key makes this wait for that transaction: if it
+    commits we get no row (and replay it), if it rolls back our row goes in. SQLite (3.35+)
+    speaks the same SQL; its writers are serialized anyway.
+    """
+    meta = IdempotencyRecord._meta
+    fields = [meta.get_field(name) for name in values]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    conflict = ", ".join(
+        connection.ops.quote_name(meta.get_field(name).column) for name in ("organization", "user", "scope", "key")
+    )
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT ({conflict}) DO NOTHING RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def idempotency_claim(
+    *, organization, idem: IdempotencyRequest | None, resource_id=None, status: int = 201
+) -> IdempotencyRecord | None:
+    """Claim the key inside the caller's transaction; replay or refuse if it was used before.
+
+    Pass `resource_id` when the id of what will be created is known up front (a UUID made by
+    the caller): the record is then complete at once and `idempotency_complete` costs nothing.
+    """
     if idem is None:
         return None
-    lookup = {"organization": organization, "user_id": idem.user_id, "scope": idem.scope, "key": idem.key}
-    existing = IdempotencyRecord.objects.filter(**lookup).first()
-    if existing is not None:
+    values = {
+        "organization": organization.pk,
+        "user": idem.user_id,
+        "scope": idem.scope,
+        "key": idem.key,
+        "request_hash": idem.request_hash,
+        "resource_id": resource_id,
+        "response_status": status,
+        "created_at": timezone.now(),
+    }
+    record_id = _insert_if_absent(values)
+    if record_id is None:
+        existing = IdempotencyRecord.objects.get(
+            organization=organization, user_id=idem.user_id, scope=idem.scope, key=idem.key
+        )
         _replay_or_refuse(existing, idem)
-    try:
-        with transaction.atomic():
-            return IdempotencyRecord.objects.create(request_hash=idem.request_hash, **lookup)
-    except IntegrityError:
-        # A concurrent request with the same key committed first (we waited on its index entry).
-        _replay_or_refuse(IdempotencyRecord.objects.get(**lookup), idem)
+    return IdempotencyRecord(
+        id=record_id,
+        organization=organization,
+        user_id=idem.user_id,
+        scope=idem.scope,
+        key=idem.key,
+        request_hash=idem.request_hash,
+        resource_id=resource_id,
+        response_status=status,
+    )
 
 
 def idempotency_complete(record: IdempotencyRecord | None, *, resource_id, status: int = 201) -> None:
-    if record is None:
+    if record is None or (record.resource_id == resource_id and record.response_status == status):
         return
     IdempotencyRecord.objects.filter(pk=record.pk).update(resource_id=resource_id, response_status=status)
+    record.resource_id, record.response_status = resource_id, status

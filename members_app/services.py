@@ -129,27 +129,36 @@ def credits_grant(
     return lot, txn
 
 
-def credits_expire_overdue(*, member: Member, now: datetime | None = None) -> list[CreditTransaction]:
-    """Lots past their expiry drop to 0, each with an EXPIRATION row (lazy and job-driven)."""
-    now = now or clock.now()
+def _expire_lots(member: Member, lots, now: datetime) -> list[CreditTransaction]:
     rows = []
-    for lot in CreditLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=now).order_by(
-        "expires_at", "pk"
-    ):
+    for lot in lots:
         amount = lot.remaining
         CreditLot.objects.filter(pk=lot.pk).update(remaining=0, expired_at=now)
+        lot.remaining = 0
         rows.append(
             _append(member, type=Type.EXPIRATION, amount=-amount, lot=lot, now=now, description="Credits expired")
         )
     return rows
 
 
-def _spendable_lots(member: Member, now: datetime):
-    return (
-        CreditLot.objects.filter(member=member, remaining__gt=0)
-        .exclude(expires_at__lte=now)
-        .order_by(F("expires_at").asc(nulls_last=True), "created_at", "pk")
+def credits_expire_overdue(*, member: Member, now: datetime | None = None) -> list[CreditTransaction]:
+    """Lots past their expiry drop to 0, each with an EXPIRATION row (lazy and job-driven)."""
+    now = now or clock.now()
+    overdue = CreditLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=now).order_by("expires_at", "pk")
+    return _expire_lots(member, overdue, now)
+
+
+def _lots_with_credit(member: Member, now: datetime) -> tuple[list[CreditLot], list[CreditLot]]:
+    """(overdue, spendable) in one query; spendable in spending order: soonest expiry first,
+    never-expiring last, then the oldest."""
+    lots = list(
+        CreditLot.objects.filter(member=member, remaining__gt=0).order_by(
+            F("expires_at").asc(nulls_last=True), "created_at", "pk"
+        )
     )
+    overdue = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now]
+    spendable = [lot for lot in lots if lot.expires_at is None or lot.expires_at > now]
+    return overdue, spendable
 
 
 def credits_spend(
@@ -170,13 +179,14 @@ def credits_spend(
     now = now or clock.now()
     if amount <= 0:
         raise Invalid({"amount": "Credits spent must be a positive whole number."})
-    credits_expire_overdue(member=member, now=now)
+    overdue, spendable = _lots_with_credit(member, now)
+    _expire_lots(member, overdue, now)
     if member.credit_balance < amount:
         raise InsufficientCredits()
     locking.pause("credits_checked")
     rows = []
     left = amount
-    for lot in _spendable_lots(member, now):
+    for lot in spendable:
         take = min(left, lot.remaining)
         _take_from_lot(lot, take)
         rows.append(

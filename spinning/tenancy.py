@@ -74,7 +74,11 @@ def _models():
 
 
 def resolve_tenant(request) -> Tenant:
-    """Resolve (once per request) the organization and the caller's standing in it."""
+    """Resolve (once per request) the organization and the caller's standing in it.
+
+    Two queries for a signed-in caller (their memberships and their staff roles, each with the
+    studio joined), one for an anonymous caller: this runs on every request.
+    """
     cached = getattr(request, "_tenant", None)
     if cached is not None:
         return cached
@@ -83,35 +87,47 @@ def resolve_tenant(request) -> Tenant:
     authenticated = bool(user is not None and user.is_authenticated)
     slug = (request.headers.get("X-Organization") or "").strip()
 
-    if slug:
+    if not authenticated:
+        if not slug:
+            raise OrganizationRequired()
         organization = Organization.objects.filter(slug=slug).first()
         if organization is None:
             raise OrganizationNotFound()
-    elif not authenticated:
-        raise OrganizationRequired()
-    else:
-        org_ids = set(Member.objects.filter(user=user).values_list("organization_id", flat=True))
-        org_ids |= set(StaffRole.objects.filter(user=user).values_list("organization_id", flat=True))
-        if len(org_ids) != 1 and user.is_superuser and not org_ids:
-            all_ids = list(Organization.objects.values_list("id", flat=True)[:2])
-            org_ids = set(all_ids)
-        if len(org_ids) != 1:
-            raise OrganizationRequired()
-        organization = Organization.objects.get(pk=next(iter(org_ids)))
+        tenant = Tenant(organization=organization, member=None, role=None)
+        request._tenant = tenant
+        return tenant
 
-    member = role = None
-    if authenticated:
-        member = Member.objects.filter(organization=organization, user=user).select_related("user").first()
-        if member is not None:
-            member.organization = organization
-        role = StaffRole.objects.filter(organization=organization, user=user).values_list("role", flat=True).first()
-        if member is None and role is None and not user.is_superuser:
-            raise OrganizationForbidden()
-    tenant = Tenant(
-        organization=organization,
-        member=member,
-        role=role,
-        is_superuser=bool(authenticated and user.is_superuser),
-    )
+    if slug:
+        members = list(Member.objects.filter(user=user, organization__slug=slug).select_related("organization"))
+        roles = list(StaffRole.objects.filter(user=user, organization__slug=slug).select_related("organization"))
+    else:
+        members = list(Member.objects.filter(user=user).select_related("organization")[:5])
+        roles = list(StaffRole.objects.filter(user=user).select_related("organization")[:5])
+    studios = {row.organization_id: row.organization for row in [*members, *roles]}
+
+    if slug:
+        organization = next(iter(studios.values()), None)
+        if organization is None:
+            organization = Organization.objects.filter(slug=slug).first()
+            if organization is None:
+                raise OrganizationNotFound()
+            if not user.is_superuser:
+                raise OrganizationForbidden()
+    elif len(studios) == 1:
+        organization = next(iter(studios.values()))
+    elif not studios and user.is_superuser:
+        only = list(Organization.objects.all()[:2])
+        if len(only) != 1:
+            raise OrganizationRequired()
+        organization = only[0]
+    else:
+        raise OrganizationRequired()
+
+    member = next((m for m in members if m.organization_id == organization.pk), None)
+    if member is not None:
+        member.organization = organization
+        member.user = user
+    role = next((r.role for r in roles if r.organization_id == organization.pk), None)
+    tenant = Tenant(organization=organization, member=member, role=role, is_superuser=bool(user.is_superuser))
     request._tenant = tenant
     return tenant
