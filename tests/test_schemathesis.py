@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import zlib
+from collections.abc import Callable
 
 import pytest
 import schemathesis
@@ -57,85 +58,15 @@ def served_schema() -> dict:
 
 
 # --- known schema bugs ------------------------------------------------------------------------
-# Where the served schema does not describe what the API really returns, the fuzz validates
-# against a corrected copy (so every other field and operation stays fully checked), and
-# `test_known_schema_bug` below is a strict xfail that turns red the day the served schema is
-# fixed: then delete the entry here. The fixes belong in the serializers / @extend_schema.
-def _components(raw: dict) -> dict:
-    return raw["components"]["schemas"]
-
-
-def _response_200(path: str, method: str, raw: dict) -> dict:
-    return raw["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
-
-
-def _member_bookings_paginated():
-    path = "/api/members/{member_id}/bookings/"
-
-    def is_fixed(raw):
-        return _response_200(path, "get", raw).get("$ref") == "#/components/schemas/PaginatedBookingList"
-
-    def patch(raw):
-        raw["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"] = {
-            "$ref": "#/components/schemas/PaginatedBookingList"
-        }
-
-    return is_fixed, patch
-
-
-def _coupon_code_public_shape():
-    path = "/api/coupons/code/{code}/"
-
-    def is_fixed(raw):
-        # A member gets the public part only (no id, counters or limits): the 200 must allow it.
-        return _response_200(path, "get", raw) != {"$ref": "#/components/schemas/Coupon"}
-
-    def patch(raw):
-        coupon = _components(raw)["Coupon"]
-        public = {**coupon, "required": [name for name in coupon.get("required", []) if name in PUBLIC_COUPON_FIELDS]}
-        _components(raw)["CouponPublicFuzz"] = public
-        raw["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"] = {
-            "anyOf": [{"$ref": "#/components/schemas/Coupon"}, {"$ref": "#/components/schemas/CouponPublicFuzz"}]
-        }
-
-    return is_fixed, patch
-
-
-def _redemption_payment_method_blank():
-    def is_fixed(raw):
-        spec = json.dumps(_components(raw)["Redemption"]["properties"]["payment_method"])
-        return "BlankEnum" in spec or '""' in spec
-
-    def patch(raw):
-        _components(raw)["Redemption"]["properties"]["payment_method"] = {
-            "type": "string",
-            "enum": ["CASH", "CARD", "BANK_TRANSFER", "OTHER", ""],
-            "readOnly": True,
-        }
-
-    return is_fixed, patch
-
-
-PUBLIC_COUPON_FIELDS = {
-    "code", "name", "name_tr", "description", "description_tr", "coupon_type", "discount_type", "discount_value",
-    "applicable_package_ids", "package_id", "custom_price", "custom_credits", "bonus_credits",
-    "first_purchase_only", "valid_until",
-}  # fmt: skip
-KNOWN_SCHEMA_BUGS = {
-    "bug: GET /api/members/{member_id}/bookings answers a paginated page {count, next, previous, results} "
-    "but the schema documents a bare array (bookings_app/api.py MemberBookingsView needs "
-    "@extend_schema(responses=BookingSerializer(many=True)) with the paginator, or a ListAPIView)": (
-        _member_bookings_paginated()
-    ),
-    "bug: GET /api/coupons/code/{code} as a member answers CouponPublicSerializer (no id, counters, "
-    "limits) but the schema documents the full Coupon as the only 200 (packages_app/api.py)": (
-        _coupon_code_public_shape()
-    ),
-    "bug: Redemption.payment_method is '' when a member requests a package without one, but the "
-    "schema's enum lacks '' (packages_app/serializers.py: a read-only ChoiceField without allow_blank)": (
-        _redemption_payment_method_blank()
-    ),
-}
+# Where the served schema does not describe what the API really returns, add an entry here:
+# description -> (is_fixed(raw) -> bool, patch(raw) -> None). The fuzz then validates against a
+# patched copy (so every other field and operation stays fully checked), and
+# `test_known_schema_bug` is a strict xfail per entry that turns red the day the served schema
+# is fixed, as a reminder to delete the entry. The fixes belong in the serializers and
+# @extend_schema. The three found so far (member bookings documented as a bare list, the
+# member's coupon view documented as the full coupon, a blank payment_method outside its enum)
+# and four nullable ids are fixed.
+KNOWN_SCHEMA_BUGS: dict[str, tuple[Callable[[dict], bool], Callable[[dict], None]]] = {}
 
 
 def fuzz_schema() -> dict:
@@ -261,8 +192,9 @@ def test_api_as_staff(case, studio):
     _call(case, studio, "staff")
 
 
+@pytest.mark.skipif(not KNOWN_SCHEMA_BUGS, reason="no known schema bug")
 @pytest.mark.parametrize(
-    "bug", [pytest.param(bug, marks=pytest.mark.xfail(strict=True, reason=bug)) for bug in KNOWN_SCHEMA_BUGS]
+    "bug", [pytest.param(bug, marks=pytest.mark.xfail(strict=True, reason=bug)) for bug in KNOWN_SCHEMA_BUGS] or [""]
 )
 def test_known_schema_bug(bug):
     """One strict xfail per known schema bug: it passes, and so fails the suite, once the served
