@@ -9,6 +9,8 @@ max_redemptions, CouponMemberUse.uses <= limit) refuse anything that slips past.
 
 from __future__ import annotations
 
+import uuid
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -348,8 +350,9 @@ def redemption_create(
     different body under the same key is refused (idempotency_key_reused).
     """
     now = now or clock.now()
+    redemption_id = uuid.uuid4()
     with transaction.atomic(durable=True):
-        record = idempotency_claim(organization=organization, idem=idem)
+        record = idempotency_claim(organization=organization, idem=idem, resource_id=redemption_id)
         member = member_lock(organization=organization, member_id=member_id)
         _check_member(member)
         package = package_get(organization=organization, package_id=package_id)
@@ -365,6 +368,7 @@ def redemption_create(
             locking.pause("sale_checked")
         quote = quote_price(package=package, coupon=coupon, currency=organization.currency)
         redemption = Redemption.objects.create(
+            id=redemption_id,
             organization=organization,
             member=member,
             package=package,
