@@ -10,7 +10,6 @@ max_redemptions, CouponMemberUse.uses <= limit) refuse anything that slips past.
 from __future__ import annotations
 
 import uuid
-
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
