@@ -47,7 +47,10 @@ def _domain_error_for(exc: IntegrityError):
 
 
 def _insert(obj) -> None:
-    """Insert under a savepoint so a refused constraint becomes its domain error (never a 500)."""
+    """Insert under a savepoint so a refused constraint becomes its domain error (never a 500) and
+    the caller's transaction stays usable. The booking path does without the savepoint: its
+    inserts are the last word of a durable transaction, so `booking_create` maps the error once the
+    transaction has rolled back."""
     try:
         with transaction.atomic():
             obj.save(force_insert=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from bookings_app import selectors
@@ -137,20 +137,29 @@ def booking_create(
             raise Invalid({"guest_name": "A friend-pass guest needs a name."})
         if not host_booking_id:
             raise HostBookingRequired()
-    with transaction.atomic(durable=True):
-        record = idempotency_claim(organization=organization, idem=idem)
-        booking = _booking_create(
-            organization=organization,
-            session_id=session_id,
-            member_id=member_id,
-            seat_id=seat_id,
-            method=payment_method,
-            guest_name=(guest_name or "").strip(),
-            host_booking_id=host_booking_id,
-            booked_by=booked_by,
-            now=now,
-        )
-        idempotency_complete(record, resource_id=booking.pk, status=201)
+    try:
+        with transaction.atomic(durable=True):
+            record = idempotency_claim(organization=organization, idem=idem)
+            booking = _booking_create(
+                organization=organization,
+                session_id=session_id,
+                member_id=member_id,
+                seat_id=seat_id,
+                method=payment_method,
+                guest_name=(guest_name or "").strip(),
+                host_booking_id=host_booking_id,
+                booked_by=booked_by,
+                now=now,
+            )
+            idempotency_complete(record, resource_id=booking.pk, status=201)
+    except IntegrityError as exc:
+        # The booking and All Access usage INSERTs run without a savepoint: a refused constraint
+        # (a race the locks did not stop) aborts the transaction, the durable block rolls it all
+        # back, and here the error becomes its 409 (seat_taken, already_booked, ...).
+        error = _domain_error_for(exc)
+        if error is None:
+            raise
+        raise error from exc
     return booking
 
 
@@ -281,20 +290,19 @@ def _booking_create(
         booked_by=booked_by,
         created_at=now,
     )
-    _insert(booking)
+    # No savepoint: a refused constraint ends the whole transaction; booking_create maps it.
+    booking.save(force_insert=True)
 
     if payment.type == ALL_ACCESS:
-        _insert(
-            AllAccessUsage(
-                organization=organization,
-                redemption=payment.redemption,
-                member=member,
-                usage_date=local_day,
-                slot=payment.slot,
-                booking=booking,
-                created_at=now,
-            )
-        )
+        AllAccessUsage(
+            organization=organization,
+            redemption=payment.redemption,
+            member=member,
+            usage_date=local_day,
+            slot=payment.slot,
+            booking=booking,
+            created_at=now,
+        ).save(force_insert=True)
     elif payment.type == CREDIT:
         try:
             rows = credits_spend(

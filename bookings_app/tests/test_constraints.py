@@ -7,12 +7,15 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from bookings_app import services
 from bookings_app.errors import AlreadyBooked, DailyLimitReached, SeatTaken
 from bookings_app.models import AllAccessUsage, Booking, Seat, Session
 from bookings_app.services import _insert
 from bookings_app.tests.conftest import NOW
-from bookings_app.tests.factories import all_access, make_session, seat
+from bookings_app.tests.factories import all_access, give_credits, make_session, seat
+from members_app.models import CreditTransaction
 from members_app.tests.factories import MemberFactory
+from spinning import locking
 
 pytestmark = pytest.mark.django_db
 
@@ -123,3 +126,71 @@ def test_seat_cost_position_and_label(layout, org):
     refused(lambda: Seat.objects.filter(pk=existing.pk).update(credit_cost=0))
     refused(lambda: Seat.objects.create(organization=org, layout=layout, label="Z9", row=1, column=1))
     refused(lambda: Seat.objects.create(organization=org, layout=layout, label="A1", row=9, column=9))
+
+
+# --- the booking path meets a constraint: no savepoint, the durable transaction maps it ----------------
+def _booking_meets(point, conflicting_write, **booking_args):
+    """Run booking_create; at `point` (after the Python check passed) write the row that makes the
+    booking's own INSERT break a constraint, as a racing request would have."""
+
+    def hook(name):
+        if name == point:
+            conflicting_write()
+
+    with locking.pause_hook(hook):
+        services.booking_create(now=NOW, **booking_args)
+
+
+def test_booking_path_maps_a_seat_constraint_to_seat_taken_and_writes_nothing(session, layout, org, member):
+    give_credits(member, 5, now=NOW)
+    bike = seat(layout, "A1")
+    rival = MemberFactory(organization=org)
+    with pytest.raises(SeatTaken):
+        _booking_meets(
+            "seat_checked",
+            lambda: booking(session, rival, seat=bike).save(),
+            organization=org,
+            session_id=session.pk,
+            member_id=member.pk,
+            seat_id=bike.pk,
+        )
+    member.refresh_from_db()
+    session.refresh_from_db()
+    assert member.credit_balance == 5 and session.booked_count == 0
+    assert not Booking.objects.filter(session=session).exists()
+    assert not CreditTransaction.objects.filter(member=member, type="BOOKING_PAYMENT").exists()
+    # the connection is usable and the bike can be booked afterwards
+    services.booking_create(organization=org, session_id=session.pk, member_id=member.pk, seat_id=bike.pk, now=NOW)
+
+
+def test_booking_path_maps_a_member_constraint_to_already_booked(session, org, member):
+    give_credits(member, 5, now=NOW)
+    with pytest.raises(AlreadyBooked):
+        _booking_meets(
+            "capacity_checked",
+            lambda: booking(session, member).save(),
+            organization=org,
+            session_id=session.pk,
+            member_id=member.pk,
+        )
+    member.refresh_from_db()
+    assert member.credit_balance == 5 and not Booking.objects.filter(session=session).exists()
+
+
+def test_booking_path_maps_an_all_access_day_constraint_to_daily_limit_reached(session, org, member):
+    pass_ = all_access(member, starts_on=date(2026, 3, 1))
+    other_session = make_session(org, NOW + timedelta(days=1, hours=2))
+
+    def ride_taken_meanwhile():
+        other = booking(other_session, member)
+        other.save()
+        AllAccessUsage(
+            organization=org, redemption=pass_, member=member, usage_date=date(2026, 3, 3), slot=1, booking=other
+        ).save()
+
+    with pytest.raises(DailyLimitReached):
+        _booking_meets(
+            "all_access_checked", ride_taken_meanwhile, organization=org, session_id=session.pk, member_id=member.pk
+        )
+    assert not Booking.objects.filter(member=member).exists()
+    assert not AllAccessUsage.objects.filter(member=member).exists()
