@@ -25,20 +25,33 @@ def parse_moment(value: str, *, tz_name: str, field: str, end: bool) -> tuple[da
     offset is read as studio-local time.
     """
     value = (value or "").strip()
-    parsed_date = parse_date(value) if len(value) == 10 else None
-    if parsed_date is not None:
-        if end:
-            return clock.end_of_local_day(parsed_date, tz_name), True
-        return clock.start_of_local_day(parsed_date, tz_name), True
     try:
-        moment = parse_datetime(value.replace(" ", "+") if "T" in value and " " in value else value)
+        parsed_date = parse_date(value) if len(value) == 10 else None
     except ValueError:
-        moment = None
-    if moment is None:
-        raise Invalid({field: "Use a date (YYYY-MM-DD) or an ISO-8601 timestamp."})
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=ZoneInfo(tz_name))
-    return moment, False
+        parsed_date = None
+    try:
+        if parsed_date is not None:
+            if end:
+                return _on_calendar(clock.end_of_local_day(parsed_date, tz_name)), True
+            return _on_calendar(clock.start_of_local_day(parsed_date, tz_name)), True
+        try:
+            moment = parse_datetime(value.replace(" ", "+") if "T" in value and " " in value else value)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise Invalid({field: "Use a date (YYYY-MM-DD) or an ISO-8601 timestamp."})
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(tz_name))
+        return _on_calendar(moment), False
+    except OverflowError:
+        raise Invalid({field: "Outside the supported calendar (years 1 to 9999, in UTC too)."}) from None
+
+
+def _on_calendar(moment: datetime) -> datetime:
+    """The instant itself, once it is known to exist in UTC too (the database compares in UTC):
+    0001-01-01 local east of Greenwich is still year 0 there. Raises OverflowError otherwise."""
+    moment.astimezone(ZoneInfo("UTC"))
+    return moment
 
 
 def filter_starts_between(queryset: QuerySet, *, field: str, organization: Organization, start=None, end=None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import django_filters
 from django.utils.dateparse import parse_date, parse_datetime
@@ -42,12 +42,15 @@ def parse_moment(value: str, *, tz_name: str, end: bool, field: str) -> datetime
         if _is_date(value):
             day = parse_date(value)
             if isinstance(day, date):
-                return clock.end_of_local_day(day, tz_name) if end else clock.start_of_local_day(day, tz_name)
+                moment = clock.end_of_local_day(day, tz_name) if end else clock.start_of_local_day(day, tz_name)
+                moment.astimezone(UTC)  # the database compares in UTC: it must exist there too
+                return moment
         else:
             moment = parse_datetime(value)
             if moment is not None and moment.tzinfo is not None:
+                moment.astimezone(UTC)
                 return moment
-    except ValueError:
+    except (ValueError, OverflowError):
         pass
     raise ValidationError({field: ["A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp with its offset."]})
 

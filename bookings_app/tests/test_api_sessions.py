@@ -97,6 +97,23 @@ def test_from_and_to_accept_timestamps(api, org, layout):
     assert "from" in bad.json()["fields"]
 
 
+@pytest.mark.parametrize(
+    "url, field",
+    [
+        ("/api/sessions?to=9999-12-31", "to"),
+        ("/api/sessions?from=0001-01-01", "from"),
+        ("/api/sessions?from=0001-01-01T00:00:00%2B14:00", "from"),
+        ("/api/bookings?to=9999-12-31", "to"),
+        ("/api/bookings?from=0001-01-01", "from"),
+    ],
+)
+def test_from_and_to_past_the_calendar_are_a_field_error(api, org, member, url, field):
+    response = api(user=member.user, org=org).get(url)
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "validation_error"
+    assert field in response.json()["fields"]
+
+
 def test_sessions_filter_by_class_instructor_location(api, org, layout):
     a = make_session(org, local(3, 10), layout=layout)
     b = make_session(org, local(3, 12), layout=layout)

@@ -430,7 +430,14 @@ def test_staff_filter_redemptions(admin, org, member):
     assert admin.get(f"/api/redemptions?redeemed_from={today}&redeemed_to={today}").json()["count"] == 2
     assert admin.get("/api/redemptions?redeemed_from=2000-01-01&redeemed_to=2000-01-02").json()["count"] == 0
     assert admin.get("/api/redemptions?redeemed_from=2000-01-01T00:00:00%2B03:00").json()["count"] == 2
-    for bad in ("member_id=xyz", "redeemed_from=yesterday", "redeemed_to=2026-13-01", "status=WHAT"):
+    for bad in (
+        "member_id=xyz",
+        "redeemed_from=yesterday",
+        "redeemed_to=2026-13-01",
+        "status=WHAT",
+        "redeemed_from=0001-01-01",  # past the calendar once in UTC
+        "redeemed_to=9999-12-31",  # its end of day is past the calendar
+    ):
         response = admin.get(f"/api/redemptions?{bad}")
         assert (response.status_code, response.json()["code"]) == (400, "validation_error"), bad
 
