@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Max
@@ -317,13 +317,17 @@ def _grant(*, redemption: Redemption, member: Member, now: datetime, performed_b
 
 
 # --- top-level services -----------------------------------------------------------------------------
-def _validate_starts_on(starts_on: date | None, package: Package, today: date) -> None:
+def _validate_starts_on(starts_on: date | None, package: Package, today: date, tz_name: str) -> None:
     if starts_on is None:
         return
     if package.type != Package.Type.ALL_ACCESS:
         raise Invalid({"starts_on": "Only an ALL_ACCESS package has a start day."})
     if starts_on < today:
         raise Invalid({"starts_on": "Cannot start before today (studio time)."})
+    try:  # the pass must end on the calendar (9999-12-31 + 30 days does not)
+        clock.span_end(starts_on, package.all_access_days or 1, tz_name).astimezone(UTC)
+    except OverflowError:
+        raise Invalid({"starts_on": "The pass would end past the supported calendar."}) from None
 
 
 def redemption_create(
@@ -356,7 +360,7 @@ def redemption_create(
         _check_member(member)
         package = package_get(organization=organization, package_id=package_id)
         _check_package(package, now)
-        _validate_starts_on(starts_on, package, clock.local_date(now, organization.timezone))
+        _validate_starts_on(starts_on, package, clock.local_date(now, organization.timezone), organization.timezone)
         coupon = None
         if coupon_code:
             coupon = _coupon_lock(organization, coupon_by_code(organization=organization, code=coupon_code).pk)
@@ -439,7 +443,9 @@ def redemption_confirm(
         if redemption.status != Status.PENDING:
             raise InvalidState(f"Only a PENDING redemption can be confirmed; this one is {redemption.status}.")
         _check_member(member)
-        _validate_starts_on(starts_on, redemption.package, clock.local_date(now, organization.timezone))
+        _validate_starts_on(
+            starts_on, redemption.package, clock.local_date(now, organization.timezone), organization.timezone
+        )
         locking.pause("confirm_checked")
         moved = Redemption.objects.filter(pk=redemption.pk, status=Status.PENDING).update(
             status=Status.ACTIVE, confirmed_at=now, confirmed_by=performed_by

@@ -203,6 +203,14 @@ def test_starts_on_is_refused_in_the_past_and_for_credit_packages(org, member, n
         sell(org, member, PackageFactory(organization=org), now=now, starts_on=date(2026, 3, 12))
 
 
+def test_starts_on_whose_pass_would_end_past_the_calendar_is_a_field_error(org, member, now):
+    package = AllAccessPackageFactory(organization=org, all_access_days=30)
+    with pytest.raises(Invalid) as refused:
+        sell(org, member, package, now=now, starts_on=date(9999, 12, 31))
+    assert "starts_on" in refused.value.fields
+    assert not Redemption.objects.filter(member=member).exists()
+
+
 def test_a_pending_all_access_does_not_count_for_stacking(org, member, now):
     package = AllAccessPackageFactory(organization=org, all_access_days=10)
     sell(org, member, package, now=now, by_staff=False)
