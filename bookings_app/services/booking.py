@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -157,6 +158,14 @@ def booking_create(
         # (a race the locks did not stop) aborts the transaction, the durable block rolls it all
         # back, and here the error becomes its 409 (seat_taken, already_booked, ...).
         error = _domain_error_for(exc)
+        if error is None and not is_guest and member_id is not None:
+            # Credits are spent before the booking row is written, so a twin of this member's
+            # booking that got past an unheld member lock meets the ledger's (member, seq) before
+            # booking_one_live_per_member. Nothing was written; if the twin's booking is there
+            # now, that is the answer (never reached with the locks on: the member lock queues
+            # the twin behind the first, which then finds the booking).
+            if Booking.objects.filter(LIVE, session_id=session_id, member_id=member_id, is_guest=False).exists():
+                error = AlreadyBooked()
         if error is None:
             raise
         raise error from exc
@@ -268,13 +277,16 @@ def _booking_create(
         now=now,
     )
 
-    # Write: the counter (conditional), the booking (constraints), then the payment.
+    # Write: the counter (conditional), the credits (the booking's id is made here, so its ledger
+    # rows name it and the booking is inserted once, with its lot), the booking (constraints),
+    # then the All Access day or the friend pass.
     if not Session.objects.filter(pk=session.pk, booked_count__lt=F("capacity")).update(
         booked_count=F("booked_count") + 1
     ):
         raise SessionFull()
     session.booked_count += 1
     booking = Booking(
+        id=uuid.uuid4(),
         organization=organization,
         session=session,
         member=member,
@@ -290,20 +302,7 @@ def _booking_create(
         booked_by=booked_by,
         created_at=now,
     )
-    # No savepoint: a refused constraint ends the whole transaction; booking_create maps it.
-    booking.save(force_insert=True)
-
-    if payment.type == ALL_ACCESS:
-        AllAccessUsage(
-            organization=organization,
-            redemption=payment.redemption,
-            member=member,
-            usage_date=local_day,
-            slot=payment.slot,
-            booking=booking,
-            created_at=now,
-        ).save(force_insert=True)
-    elif payment.type == CREDIT:
+    if payment.type == CREDIT:
         try:
             rows = credits_spend(
                 member=member,
@@ -319,7 +318,20 @@ def _booking_create(
                 raise DailyLimitReached() from None
             raise
         booking.credit_lot = rows[0].lot
-        Booking.objects.filter(pk=booking.pk).update(credit_lot=booking.credit_lot)
+
+    # No savepoint: a refused constraint ends the whole transaction; booking_create maps it.
+    booking.save(force_insert=True)
+
+    if payment.type == ALL_ACCESS:
+        AllAccessUsage(
+            organization=organization,
+            redemption=payment.redemption,
+            member=member,
+            usage_date=local_day,
+            slot=payment.slot,
+            booking=booking,
+            created_at=now,
+        ).save(force_insert=True)
     elif payment.type == FRIEND_PASS:
         if not Redemption.objects.filter(pk=payment.redemption.pk, friend_pass_used_at__isnull=True).update(
             friend_pass_used_at=now, friend_pass_booking_id=booking.pk

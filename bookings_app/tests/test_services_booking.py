@@ -79,6 +79,7 @@ def test_credit_booking_spends_the_seat_cost_from_the_soonest_expiring_lot(org, 
     # then 2 credits come from the lot that expires first, and the booking says so
     assert (booking.payment_type, booking.credit_cost, booking.credits_used) == (P.CREDIT, 2, 2)
     assert booking.credit_lot_id == soon.pk
+    assert Booking.objects.get(pk=booking.pk).credit_lot_id == soon.pk  # stored with the insert
     row = CreditTransaction.objects.get(booking_id=booking.pk)
     assert (row.type, row.amount, row.lot_id) == (T.BOOKING_PAYMENT, -2, soon.pk)
     assert balance(member) == 3
