@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 
@@ -29,7 +29,7 @@ from bookings_app.services._common import (  # noqa: F401
     _settle,
 )
 from members_app.models import Organization
-from spinning import locking
+from spinning import clock, locking
 from spinning.errors import Invalid, NotFound
 
 
@@ -113,6 +113,19 @@ def seat_layout_update_grid(*, organization: Organization, layout_id, seats: lis
     return layout
 
 
+def _check_on_calendar(*, organization: Organization, starts_at: datetime, ends_at: datetime) -> None:
+    """Every instant the studio will compute from a session (its local dates, when booking opens,
+    when it closes) must exist, or the session would be written and then fail every read."""
+    tz = organization.timezone
+    try:
+        probe = Session(starts_at=starts_at, ends_at=ends_at)
+        selectors.booking_opens_at(session=probe, organization=organization, priority=True).astimezone(UTC)
+        clock.end_of_local_day(clock.local_date(ends_at, tz), tz).astimezone(UTC)
+        ends_at + timedelta(minutes=organization.no_show_grace_minutes)
+    except OverflowError:
+        raise Invalid({"starts_at": "Too close to the edge of the supported calendar."}) from None
+
+
 def session_create(
     *,
     organization: Organization,
@@ -128,6 +141,7 @@ def session_create(
     lower, never higher (every rider must fit on a bike). Overlapping sessions are allowed."""
     if ends_at <= starts_at:
         raise Invalid({"ends_at": "Must be after starts_at."})
+    _check_on_calendar(organization=organization, starts_at=starts_at, ends_at=ends_at)
     with transaction.atomic(durable=True):
         ride_class = _get_in_org(RideClass, organization, class_id, "class_id")
         instructor = _get_in_org(Instructor, organization, instructor_id, "instructor_id")

@@ -171,6 +171,28 @@ def test_admin_creates_a_session_with_default_capacity(api, org):
     assert api(user=member.user, org=org).post("/api/sessions", body, format="json").status_code == 403
 
 
+@pytest.mark.parametrize(
+    "starts_at, ends_at",
+    [("9999-12-31T23:00:00Z", "9999-12-31T23:50:00Z"), ("0001-01-01T00:00:00Z", "0001-01-01T00:50:00Z")],
+)
+def test_a_session_past_the_calendar_is_refused_and_not_written(api, org, starts_at, ends_at):
+    # its booking window, its closing time or its local date would be off the calendar
+    admin = staff_user(org, StaffRole.Role.ADMIN)
+    layout = make_layout(org)
+    body = {
+        "class_id": str(RideClassFactory(organization=org).pk),
+        "instructor_id": str(InstructorFactory(organization=org).pk),
+        "location_id": str(layout.location_id),
+        "seat_layout_id": str(layout.pk),
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+    }
+    response = api(user=admin, org=org).post("/api/sessions", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "starts_at" in response.json()["fields"]
+    assert not Session.objects.filter(organization=org).exists()
+
+
 def test_staff_cancel_a_session_with_refunds(api, org, layout, member):
     give_credits(member, 1, now=NOW)
     session = make_session(org, local(2, 14), layout=layout)
