@@ -300,7 +300,9 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
             )
         except IdempotentReplay as replay:
             return self._render(replay.resource_id, replay.status)
-        return self._render(booking.pk, status.HTTP_201_CREATED)
+        # Rendered from the service's objects (session, member, seat, All Access usage in hand),
+        # not read back: the same JSON as GET /api/bookings/{id} (a test compares them).
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
         booking = self.get_queryset().filter(pk=pk).first()

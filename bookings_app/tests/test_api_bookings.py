@@ -321,3 +321,36 @@ def test_booking_path_uses_a_fixed_small_number_of_queries(
         services.booking_create(organization=org, session_id=third.pk, member_id=rider.pk, now=NOW)
     with django_assert_max_num_queries(len(all_access_path)):
         assert post_booking(client, session_id=third.pk, seat_id=exclusive).status_code == 201
+
+
+def test_a_new_booking_is_rendered_from_the_service_objects_exactly_as_read_back(api, org, layout, session, member):
+    """POST renders the booking the service holds (no re-read); GET reads it from the database."""
+    give_credits(member, 5, now=NOW)
+    elite_30(member, now=NOW)
+    client = api(user=member.user, org=org)
+    other = make_session(org, datetime(2026, 3, 5, 18, 0, tzinfo=IST), layout=layout)
+    third = make_session(org, datetime(2026, 3, 6, 18, 0, tzinfo=IST), layout=layout)
+    answers = []
+    with time_machine.travel(NOW + timedelta(microseconds=123456), tick=False):  # created_at keeps its µs
+        host = post_booking(client, session_id=session.pk, seat_id=seat(layout, "B2").pk)  # credits, a bike
+        answers.append(host)
+        answers.append(  # a friend-pass guest
+            post_booking(
+                client,
+                session_id=session.pk,
+                seat_id=seat(layout, "A2").pk,
+                payment_method="FRIEND_PASS",
+                guest_name="Ayşe",
+                host_booking_id=host.json()["id"],
+            )
+        )
+        answers.append(post_booking(client, session_id=other.pk))  # no bike
+        all_access(member, starts_on=date(2026, 3, 1))
+        answers.append(post_booking(client, session_id=third.pk, seat_id=seat(layout, "A1").pk))  # All Access
+    for answer in answers:
+        assert answer.status_code == 201, answer.json()
+        assert answer.json() == client.get(f"/api/bookings/{answer.json()['id']}").json()
+    payments = [a.json()["payment_type"] for a in answers]
+    assert payments == ["CREDIT", "FRIEND_PASS", "CREDIT", "ALL_ACCESS"]
+    assert answers[3].json()["all_access_usage_id"] is not None
+    assert answers[0].json()["created_at"].endswith(".123456Z")
