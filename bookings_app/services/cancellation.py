@@ -33,30 +33,35 @@ from spinning.errors import Busy, InvalidState, NotFound
 
 
 # --- cancellation ----------------------------------------------------------------------------------
+def _give_back(*, booking: Booking, member: Member, now, cancelled_by) -> bool:
+    """Return what paid for a booking: credits to their lots, the All Access day, the friend pass."""
+    refunded = False
+    if booking.payment_type == CREDIT:
+        credits_refund_booking(member=member, booking_id=booking.pk, now=now, performed_by=cancelled_by)
+        refunded = True
+    elif booking.payment_type == ALL_ACCESS:
+        AllAccessUsage.objects.filter(booking=booking).delete()
+        refunded = True
+    elif booking.payment_type == FRIEND_PASS:
+        # The pass comes back only while it is still valid, on a package that still holds it
+        # (ACTIVE, or USED and made ACTIVE again by settling): a cancelled package's pass is void.
+        refunded = bool(
+            Redemption.objects.filter(
+                pk=booking.redemption_id,
+                friend_pass_booking_id=booking.pk,
+                friend_pass_expires_at__gt=now,
+                status__in=[Redemption.Status.ACTIVE, Redemption.Status.USED],
+            ).update(friend_pass_used_at=None, friend_pass_booking_id=None)
+        )
+    return refunded
+
+
 def _cancel_one(
     *, booking: Booking, member: Member, session: Session, on_time: bool, refund: bool, now, cancelled_by
 ) -> bool:
     """Cancel one confirmed booking; with `refund`, give back what paid for it. Returns whether
     anything went back (credits to their lots, the All Access day, the friend pass)."""
-    refunded = False
-    if refund:
-        if booking.payment_type == CREDIT:
-            credits_refund_booking(member=member, booking_id=booking.pk, now=now, performed_by=cancelled_by)
-            refunded = True
-        elif booking.payment_type == ALL_ACCESS:
-            AllAccessUsage.objects.filter(booking=booking).delete()
-            refunded = True
-        elif booking.payment_type == FRIEND_PASS:
-            # The pass comes back only while it is still valid, on a package that still holds it
-            # (ACTIVE, or USED and made ACTIVE again by settling): a cancelled package's pass is void.
-            refunded = bool(
-                Redemption.objects.filter(
-                    pk=booking.redemption_id,
-                    friend_pass_booking_id=booking.pk,
-                    friend_pass_expires_at__gt=now,
-                    status__in=[Redemption.Status.ACTIVE, Redemption.Status.USED],
-                ).update(friend_pass_used_at=None, friend_pass_booking_id=None)
-            )
+    refunded = _give_back(booking=booking, member=member, now=now, cancelled_by=cancelled_by) if refund else False
     booking.status = Booking.Status.CANCELLED if (on_time or refund) else Booking.Status.LATE_CANCELLED
     booking.refunded = refunded
     booking.cancelled_at = now
@@ -214,7 +219,11 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
         raise NotFound("No such session.") from None
     if session.status != Session.Status.SCHEDULED:
         raise InvalidState("Only a scheduled session can be cancelled.")
-    refundable = Q(status__in=[CONFIRMED, Booking.Status.NO_SHOW])
+    # A late cancel kept its credits or its day because the rider let the studio down; when the
+    # studio cancels the class itself, that penalty goes back too (nobody rode).
+    refundable = Q(status__in=[CONFIRMED, Booking.Status.NO_SHOW]) | Q(
+        status=Booking.Status.LATE_CANCELLED, refunded=False
+    )
     seen = list(Booking.objects.filter(refundable, session=session).values_list("member_id", "redemption_id"))
     member_ids = {m for m, _ in seen}
     redemption_ids = {r for _, r in seen if r}
@@ -229,6 +238,10 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     ):
         raise _LockSetChanged()
     for booking in bookings:
+        if booking.status == Booking.Status.LATE_CANCELLED:
+            if _give_back(booking=booking, member=members[booking.member_id], now=now, cancelled_by=cancelled_by):
+                Booking.objects.filter(pk=booking.pk).update(refunded=True)
+            continue
         _cancel_one(
             booking=booking,
             member=members[booking.member_id],

@@ -801,6 +801,29 @@ def test_studio_cancelling_a_session_refunds_everyone(org, layout):
         book(credit_rider, session)
 
 
+def test_studio_cancelling_a_session_gives_back_what_late_cancels_kept(org, layout):
+    # given two riders who cancelled late (credits and the All Access day kept by the rule)
+    session = make_session(org, NOW + timedelta(hours=6), layout=layout)
+    credit_rider, aa_rider = MemberFactory(organization=org), MemberFactory(organization=org)
+    give_credits(credit_rider, 2, now=NOW)
+    all_access(aa_rider, starts_on=date(2026, 3, 1))
+    late = [book(credit_rider, session), book(aa_rider, session)]
+    for b in late:
+        cancel(b, now=NOW + timedelta(hours=1))
+        b.refresh_from_db()
+        assert (b.status, b.refunded) == (S.LATE_CANCELLED, False)
+    assert balance(credit_rider) == 1 and AllAccessUsage.objects.count() == 1
+    # when the studio cancels the class, nobody rode: the penalty goes back too
+    services.session_cancel(organization=org, session_id=session.pk, now=NOW + timedelta(hours=2))
+    for b in late:
+        b.refresh_from_db()
+        assert (b.status, b.refunded) == (S.LATE_CANCELLED, True)
+    assert balance(credit_rider) == 2
+    assert not AllAccessUsage.objects.exists()
+    session.refresh_from_db()
+    assert session.booked_count == 0
+
+
 def test_session_create_defaults_capacity_to_bookable_bikes(org):
     from bookings_app.tests.factories import InstructorFactory, RideClassFactory
 
