@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 
 from bookings_app import selectors
 from bookings_app.errors import (
@@ -172,14 +172,82 @@ def booking_create(
     return booking
 
 
+def _as_uuid(value) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _early_refusal_annotations(organization, member_id, seat_id) -> dict:
+    """For `_refuse_early`: is the member ACTIVE, do they already hold a live booking here, is the
+    bike a bookable seat of the session's layout, and is it held by a live booking."""
+    member_uuid, seat_uuid = _as_uuid(member_id), _as_uuid(seat_id)
+    if member_uuid is None or (seat_id and seat_uuid is None):
+        return {}  # the locked path answers (400 / 404)
+    live_here = Booking.objects.filter(LIVE, session=OuterRef("pk"))
+    annotations = {
+        "early_member_active": Exists(
+            Member.objects.filter(organization=organization, pk=member_uuid, status=Member.Status.ACTIVE)
+        ),
+        "early_member_booked": Exists(live_here.filter(member_id=member_uuid, is_guest=False)),
+    }
+    if seat_uuid is not None:
+        annotations["early_bike_bookable"] = Exists(
+            Seat.objects.filter(
+                organization=organization,
+                pk=seat_uuid,
+                layout=OuterRef("seat_layout_id"),
+                is_active=True,
+                type__in=Seat.BOOKABLE_TYPES,
+            )
+        )
+        annotations["early_bike_held"] = Exists(live_here.filter(seat_id=seat_uuid))
+    return annotations
+
+
+def _refuse_early(session: Session, *, organization, seat_id, now) -> None:
+    """The schedule-drop rush: refuse `seat_taken` / `session_full` from the unlocked read, before
+    queueing on the member and session locks behind the winners.
+
+    Only when every refusal DOMAIN.md 9 puts before those is known not to apply (the session is
+    bookable, booking is open for everyone, the member is ACTIVE and not booked on it, the bike
+    is a bookable seat of its layout), so the answer is the one the locked path would give. A
+    stale read can only refuse a request that raced with a cancellation, a legitimate answer to
+    a race; a read that misses a winner not yet committed lets the request through to the locked
+    re-check, which stays authoritative. Members' own bookings only (guests have more checks)."""
+    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
+        return
+    if now < selectors.booking_opens_at(session=session, organization=organization, priority=False):
+        return
+    if not session.early_member_active or session.early_member_booked:
+        return
+    if seat_id:
+        if not session.early_bike_bookable:
+            return
+        if session.early_bike_held:
+            raise SeatTaken()
+    if session.booked_count >= session.capacity:
+        raise SessionFull()
+
+
 def _booking_create(
     *, organization, session_id, member_id, seat_id, method, guest_name, host_booking_id, booked_by, now
 ) -> Booking:
     is_guest = method == FRIEND_PASS
+    # The session, unlocked (its date decides which passes to lock), with what the early refusal
+    # below needs computed in the same statement.
+    early = {} if is_guest else _early_refusal_annotations(organization, member_id, seat_id)
     try:
-        session = Session.objects.select_related("ride_class").get(organization=organization, pk=session_id)
+        session = (
+            Session.objects.select_related("ride_class").annotate(**early).get(organization=organization, pk=session_id)
+        )
     except (Session.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such session.") from None
+    if early:
+        _refuse_early(session, organization=organization, seat_id=seat_id, now=now)
     host = None
     if is_guest:
         host = Booking.objects.filter(organization=organization, pk=host_booking_id, is_guest=False).first()
