@@ -14,6 +14,7 @@ from bookings_app import selectors, services
 from bookings_app.filters import BookingFilter, SessionFilter
 from bookings_app.models import Instructor, Location, RideClass, Seat
 from bookings_app.serializers import (
+    SESSION_LIST_VALUES,
     AllAccessUsageSerializer,
     BookingCancelSerializer,
     BookingCreateSerializer,
@@ -30,6 +31,7 @@ from bookings_app.serializers import (
     SessionDetailSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
+    session_list_rows,
 )
 from members_app.api import member_for_caller
 from members_app.idempotency import IdempotentReplay, idempotency_from_request
@@ -188,11 +190,27 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         parameters=[
             OpenApiParameter("from", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
             OpenApiParameter("to", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
-        ]
+        ],
+        responses=SessionSerializer(many=True),
     )
     def list(self, request, *args, **kwargs):
         """The timetable with availability, when booking opens for the caller, and the caller's booking."""
-        return super().list(request, *args, **kwargs)
+        # The rows are plain dicts from `.values()` (session_list_rows): the same JSON as
+        # SessionSerializer, which documents it, at a fraction of the cost per row.
+        member = self._member()
+        queryset = self.filter_queryset(self.get_queryset())
+        columns = (*SESSION_LIST_VALUES, "my_booking_id") if member is not None else SESSION_LIST_VALUES
+        page = self.paginate_queryset(queryset.values(*columns))
+        priority = selectors.member_has_priority(member=member, now=clock.now())
+        organization = self.organization
+
+        def opens_at(starts_at):
+            return selectors.booking_opens_at_for(starts_at, organization=organization, priority=priority)
+
+        rows = session_list_rows(page if page is not None else queryset.values(*columns), opens_at=opens_at)
+        if page is None:
+            return Response(rows)
+        return self.get_paginated_response(rows)
 
     def _detail(self, pk, status_code=status.HTTP_200_OK):
         session = selectors.session_get(organization=self.organization, session_id=pk, member=self._member())

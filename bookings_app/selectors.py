@@ -81,8 +81,13 @@ def booking_opens_at(*, session: Session, organization: Organization, priority: 
     """Booking opens `booking_window_days` before the start (same studio-local wall-clock time,
     so a daylight-saving change in between does not move it by an hour); holders of the
     priority benefit may book `priority_booking_hours` earlier still."""
+    return booking_opens_at_for(session.starts_at, organization=organization, priority=priority)
+
+
+def booking_opens_at_for(starts_at: datetime, *, organization: Organization, priority: bool) -> datetime:
+    """`booking_opens_at` of a session starting at `starts_at` (for rows read with `.values()`)."""
     tz = ZoneInfo(organization.timezone)
-    local_start = session.starts_at.astimezone(tz)
+    local_start = starts_at.astimezone(tz)
     opens = datetime.combine(
         local_start.date() - timedelta(days=organization.booking_window_days), local_start.timetz().replace(tzinfo=None)
     ).replace(tzinfo=tz)

@@ -141,13 +141,68 @@ class SessionSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_booking_opens_at(self, obj):
-        opens_at = self.context["booking_opens_at"](obj)
-        return serializers.DateTimeField().to_representation(opens_at)
+        return _DATETIME.to_representation(self.context["booking_opens_at"](obj))
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_my_booking_id(self, obj):
         value = getattr(obj, "my_booking_id", None)
         return str(value) if value else None
+
+
+# One field to render timestamps exactly as DRF does (ISO-8601 in the active zone, `Z` for UTC);
+# unbound, it holds no per-request state.
+_DATETIME = serializers.DateTimeField()
+
+# The columns of a timetable row, read with `.values()` (`my_booking_id` when the caller is a member).
+SESSION_LIST_VALUES = (
+    "id",
+    "ride_class_id",
+    "ride_class__name",
+    "ride_class__name_tr",
+    "instructor_id",
+    "instructor__name",
+    "location_id",
+    "location__name",
+    "seat_layout_id",
+    "starts_at",
+    "ends_at",
+    "status",
+    "capacity",
+    "booked_count",
+)
+
+
+def session_list_rows(rows, *, opens_at) -> list[dict]:
+    """The timetable page as plain dicts: exactly what `SessionSerializer(many=True)` renders
+    (a test compares the two), without a serializer and its fields per row. `rows` come from
+    `.values(*SESSION_LIST_VALUES[, "my_booking_id"])`; `opens_at(starts_at)` is when booking
+    opens for the caller. SessionSerializer stays the documented shape."""
+    render_time = _DATETIME.to_representation
+    out = []
+    for row in rows:
+        my_booking_id = row.get("my_booking_id")
+        out.append(
+            {
+                "id": str(row["id"]),
+                "class": {
+                    "id": str(row["ride_class_id"]),
+                    "name": row["ride_class__name"],
+                    "name_tr": row["ride_class__name_tr"],
+                },
+                "instructor": {"id": str(row["instructor_id"]), "name": row["instructor__name"]},
+                "location": {"id": str(row["location_id"]), "name": row["location__name"]},
+                "seat_layout_id": str(row["seat_layout_id"]),
+                "starts_at": render_time(row["starts_at"]),
+                "ends_at": render_time(row["ends_at"]),
+                "status": row["status"],
+                "capacity": row["capacity"],
+                "booked_count": row["booked_count"],
+                "available_spots": max(0, row["capacity"] - row["booked_count"]),
+                "booking_opens_at": render_time(opens_at(row["starts_at"])),
+                "my_booking_id": str(my_booking_id) if my_booking_id else None,
+            }
+        )
+    return out
 
 
 class SessionSeatSerializer(serializers.Serializer):

@@ -1,0 +1,108 @@
+"""GET /api/sessions renders its rows from `.values()` (serializers.session_list_rows) instead of
+SessionSerializer(many=True): the JSON must be exactly what the serializer, which documents the
+shape, renders for the same rows."""
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+import time_machine
+from rest_framework.renderers import JSONRenderer
+
+from bookings_app import selectors, services
+from bookings_app.models import Session
+from bookings_app.serializers import SessionSerializer
+from bookings_app.tests.conftest import IST, NOW
+from bookings_app.tests.factories import elite_30, give_credits, make_layout, make_session, seat
+from members_app.tests.factories import MemberFactory, OrganizationFactory
+from spinning import clock
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, day, hour, minute, tzinfo=IST)
+
+
+def serializer_json(organization, member, query: str = ""):
+    """The rows as the serializer renders them (what the list view did before the fast path)."""
+    queryset = selectors.session_list(organization=organization, member=member)
+    if query:
+        start, end = query.split("|")
+        queryset = selectors.filter_starts_between(
+            queryset, field="starts_at", organization=organization, start=start or None, end=end or None
+        )
+    priority = selectors.member_has_priority(member=member, now=clock.now())
+    context = {
+        "booking_opens_at": lambda session: selectors.booking_opens_at(
+            session=session, organization=organization, priority=priority
+        )
+    }
+    data = SessionSerializer(list(queryset[:50]), many=True, context=context).data
+    return json.loads(JSONRenderer().render(data))
+
+
+def test_the_fast_rows_are_the_serializers_json(api, org, layout, member):
+    # a priority holder with a booking, a plain member with a booking, an anonymous caller
+    elite_30(member, now=NOW)
+    plain = MemberFactory(organization=org)
+    give_credits(plain, 5, now=NOW)
+    sessions = [
+        make_session(org, local(3, 7, 15), layout=layout),
+        make_session(org, local(4, 18), layout=layout, capacity=2),
+        make_session(org, local(5, 9, 30), layout=layout),
+        make_session(org, local(6, 20), layout=make_layout(org, ["NNNN"])),
+    ]
+    # microseconds in a start time render as DRF renders them
+    Session.objects.filter(pk=sessions[2].pk).update(
+        starts_at=local(5, 9, 30) + timedelta(microseconds=250), ends_at=local(5, 10, 20)
+    )
+    services.booking_create(
+        organization=org, session_id=sessions[1].pk, member_id=member.pk, seat_id=seat(layout, "A1").pk, now=NOW
+    )
+    services.booking_create(organization=org, session_id=sessions[1].pk, member_id=plain.pk, now=NOW)  # full
+    services.booking_create(organization=org, session_id=sessions[0].pk, member_id=plain.pk, now=NOW)
+    services.session_cancel(organization=org, session_id=sessions[3].pk)
+    callers = [(member, api(user=member.user, org=org)), (plain, api(user=plain.user, org=org)), (None, api(org=org))]
+    for who, client in callers:
+        fast = client.get("/api/sessions").json()["results"]
+        assert len(fast) == 4
+        expected = serializer_json(org, who)
+        assert fast == expected
+        assert [list(row) for row in fast] == [list(row) for row in expected]  # key order too
+    mine = {row["id"]: row["my_booking_id"] for row in callers[0][1].get("/api/sessions").json()["results"]}
+    assert mine[str(sessions[1].pk)] is not None and mine[str(sessions[0].pk)] is None
+    by_id = {row["id"]: row for row in callers[1][1].get("/api/sessions").json()["results"]}
+    assert (by_id[str(sessions[1].pk)]["available_spots"], by_id[str(sessions[3].pk)]["status"]) == (0, "CANCELLED")
+    # the priority holder sees booking open a day earlier than the plain member
+    holder_rows = callers[0][1].get("/api/sessions").json()["results"]
+    assert holder_rows[0]["booking_opens_at"] != by_id[holder_rows[0]["id"]]["booking_opens_at"]
+
+
+def test_filters_and_pages_keep_the_serializers_json(api, org, layout, member):
+    for day in range(2, 9):
+        for hour in (7, 18):
+            make_session(org, local(day, hour), layout=layout)
+    client = api(user=member.user, org=org)
+    fast = client.get("/api/sessions?from=2026-03-03&to=2026-03-05").json()["results"]
+    assert len(fast) == 6
+    assert fast == serializer_json(org, member, "2026-03-03|2026-03-05")
+    first = client.get("/api/sessions?page_size=5&page=2").json()
+    assert first["count"] == 14
+    assert first["results"] == serializer_json(org, member)[5:10]
+
+
+def test_a_studio_in_a_daylight_saving_zone_renders_the_same(api):
+    org = OrganizationFactory(timezone="Europe/Berlin")
+    layout = make_layout(org, ["NN"])
+    make_session(org, datetime(2026, 3, 30, 8, 0, tzinfo=IST))  # opens across the change of 29 March
+    make_session(org, datetime(2026, 3, 28, 18, 0, tzinfo=IST), layout=layout)
+    with time_machine.travel(datetime(2026, 3, 25, 12, 0, tzinfo=IST), tick=False):
+        fast = api(org=org).get("/api/sessions").json()["results"]
+        assert fast == serializer_json(org, None)
