@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef
+from django.db.models import F, OuterRef, Subquery
 
 from bookings_app import selectors
 from bookings_app.errors import (
@@ -181,34 +181,16 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def _early_refusal_annotations(organization, member_id, seat_id) -> dict:
-    """For `_refuse_early`: is the member ACTIVE, do they already hold a live booking here, is the
-    bike a bookable seat of the session's layout, and is it held by a live booking."""
-    member_uuid, seat_uuid = _as_uuid(member_id), _as_uuid(seat_id)
-    if member_uuid is None or (seat_id and seat_uuid is None):
-        return {}  # the locked path answers (400 / 404)
-    live_here = Booking.objects.filter(LIVE, session=OuterRef("pk"))
-    annotations = {
-        "early_member_active": Exists(
-            Member.objects.filter(organization=organization, pk=member_uuid, status=Member.Status.ACTIVE)
-        ),
-        "early_member_booked": Exists(live_here.filter(member_id=member_uuid, is_guest=False)),
-    }
-    if seat_uuid is not None:
-        annotations["early_bike_bookable"] = Exists(
-            Seat.objects.filter(
-                organization=organization,
-                pk=seat_uuid,
-                layout=OuterRef("seat_layout_id"),
-                is_active=True,
-                type__in=Seat.BOOKABLE_TYPES,
-            )
-        )
-        annotations["early_bike_held"] = Exists(live_here.filter(seat_id=seat_uuid))
-    return annotations
+def _bike_holder_annotation(seat_id) -> dict:
+    """For `_refuse_early`: the member holding the bike on this session by a live booking."""
+    seat_uuid = _as_uuid(seat_id)
+    if seat_uuid is None:
+        return {}
+    holder = Booking.objects.filter(LIVE, session=OuterRef("pk"), seat_id=seat_uuid).values("member_id")[:1]
+    return {"early_bike_holder": Subquery(holder)}
 
 
-def _refuse_early(session: Session, *, organization, seat_id, now) -> None:
+def _refuse_early(session: Session, *, organization, member_id, seat_id, now) -> None:
     """The schedule-drop rush: refuse `seat_taken` / `session_full` from the unlocked read, before
     queueing on the member and session locks behind the winners.
 
@@ -217,19 +199,37 @@ def _refuse_early(session: Session, *, organization, seat_id, now) -> None:
     is a bookable seat of its layout), so the answer is the one the locked path would give. A
     stale read can only refuse a request that raced with a cancellation, a legitimate answer to
     a race; a read that misses a winner not yet committed lets the request through to the locked
-    re-check, which stays authoritative. Members' own bookings only (guests have more checks)."""
+    re-check, which stays authoritative. Members' own bookings only (guests have more checks).
+    A request that will succeed pays nothing here but the holder subquery of a bike."""
     if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
         return
     if now < selectors.booking_opens_at(session=session, organization=organization, priority=False):
         return
-    if not session.early_member_active or session.early_member_booked:
+    holder = getattr(session, "early_bike_holder", None)
+    full = session.booked_count >= session.capacity
+    if holder is None and not full:
+        return
+    member_uuid = _as_uuid(member_id)
+    if member_uuid is None or holder == member_uuid:
+        return  # the locked path answers (404, already_booked, ...)
+    # The request is about to be refused: make sure no earlier refusal applies (small reads).
+    if not Member.objects.filter(organization=organization, pk=member_uuid, status=Member.Status.ACTIVE).exists():
+        return
+    if Booking.objects.filter(LIVE, session=session, member_id=member_uuid, is_guest=False).exists():
         return
     if seat_id:
-        if not session.early_bike_bookable:
+        bookable = Seat.objects.filter(
+            organization=organization,
+            pk=_as_uuid(seat_id),
+            layout_id=session.seat_layout_id,
+            is_active=True,
+            type__in=Seat.BOOKABLE_TYPES,
+        )
+        if not bookable.exists():
             return
-        if session.early_bike_held:
+        if holder is not None:
             raise SeatTaken()
-    if session.booked_count >= session.capacity:
+    if full:
         raise SessionFull()
 
 
@@ -239,15 +239,15 @@ def _booking_create(
     is_guest = method == FRIEND_PASS
     # The session, unlocked (its date decides which passes to lock), with what the early refusal
     # below needs computed in the same statement.
-    early = {} if is_guest else _early_refusal_annotations(organization, member_id, seat_id)
+    early = {} if is_guest else _bike_holder_annotation(seat_id)
     try:
         session = (
             Session.objects.select_related("ride_class").annotate(**early).get(organization=organization, pk=session_id)
         )
     except (Session.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such session.") from None
-    if early:
-        _refuse_early(session, organization=organization, seat_id=seat_id, now=now)
+    if not is_guest:
+        _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
     host = None
     if is_guest:
         host = Booking.objects.filter(organization=organization, pk=host_booking_id, is_guest=False).first()
