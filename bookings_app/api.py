@@ -31,6 +31,7 @@ from bookings_app.serializers import (
     SessionDetailSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
+    booking_json,
     session_list_rows,
 )
 from members_app.api import member_for_caller
@@ -319,8 +320,9 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         except IdempotentReplay as replay:
             return self._render(replay.resource_id, replay.status)
         # Rendered from the service's objects (session, member, seat, All Access usage in hand),
-        # not read back: the same JSON as GET /api/bookings/{id} (a test compares them).
-        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
+        # not read back, by booking_json (BookingSerializer's JSON without building it, which
+        # documents it): the same JSON as GET /api/bookings/{id} (a test compares them).
+        return Response(booking_json(booking), status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
         booking = self.get_queryset().filter(pk=pk).first()

@@ -1,8 +1,10 @@
 """Shapes of API.md "Schedule" and "Bookings". No business rule here: services decide."""
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from bookings_app.models import AllAccessUsage, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
 from bookings_app.services import PAYMENT_METHODS
@@ -153,6 +155,30 @@ class SessionSerializer(serializers.ModelSerializer):
 # unbound, it holds no per-request state.
 _DATETIME = serializers.DateTimeField()
 
+
+def time_renderer():
+    """`_DATETIME.to_representation` with the active zone looked up once (per page, not per value):
+    DRF's ISO-8601 rendering of an aware datetime is `astimezone(active zone).isoformat()` with
+    `+00:00` written `Z`. Anything else (another DATETIME_FORMAT, a naive or out-of-range value)
+    goes to DRF's field itself."""
+    if str(api_settings.DATETIME_FORMAT).lower() != ISO_8601:
+        return _DATETIME.to_representation
+    zone = timezone.get_current_timezone()
+
+    def render(value):
+        if not value:
+            return None
+        if value.utcoffset() is None:
+            return _DATETIME.to_representation(value)
+        try:
+            text = value.astimezone(zone).isoformat()
+        except OverflowError:
+            return _DATETIME.to_representation(value)
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+    return render
+
+
 # The columns of a timetable row, read with `.values()` (`my_booking_id` when the caller is a member).
 SESSION_LIST_VALUES = (
     "id",
@@ -177,7 +203,7 @@ def session_list_rows(rows, *, opens_at) -> list[dict]:
     (a test compares the two), without a serializer and its fields per row. `rows` come from
     `.values(*SESSION_LIST_VALUES[, "my_booking_id"])`; `opens_at(starts_at)` is when booking
     opens for the caller. SessionSerializer stays the documented shape."""
-    render_time = _DATETIME.to_representation
+    render_time = time_renderer()
     out = []
     for row in rows:
         my_booking_id = row.get("my_booking_id")
@@ -290,6 +316,38 @@ class BookingSerializer(serializers.ModelSerializer):
             return str(obj.all_access_usage.pk)
         except AllAccessUsage.DoesNotExist:  # freed by an on-time cancel
             return None
+
+
+def booking_json(booking: Booking) -> dict:
+    """BookingSerializer's JSON for one booking, without building a ModelSerializer and its fields
+    (the answer to POST /api/bookings; a test compares the two for every payment type)."""
+    render_time = time_renderer()
+    seat = booking.seat
+    usage_id = None
+    if booking.payment_type == Booking.PaymentType.ALL_ACCESS:
+        try:
+            usage_id = str(booking.all_access_usage.pk)
+        except AllAccessUsage.DoesNotExist:  # freed by an on-time cancel
+            usage_id = None
+    return {
+        "id": str(booking.pk),
+        "session_id": str(booking.session_id),
+        "member_id": str(booking.member_id),
+        "seat": None if seat is None else {"id": str(seat.pk), "label": seat.label, "credit_cost": seat.credit_cost},
+        "status": booking.status,
+        "payment_type": booking.payment_type,
+        "credit_cost": booking.credit_cost,
+        "credits_used": booking.credits_used,
+        "package_redemption_id": None if booking.redemption_id is None else str(booking.redemption_id),
+        "all_access_usage_id": usage_id,
+        "is_guest": booking.is_guest,
+        "guest_name": booking.guest_name,
+        "host_booking_id": None if booking.host_booking_id is None else str(booking.host_booking_id),
+        "refunded": booking.refunded,
+        "checked_in_at": render_time(booking.checked_in_at),
+        "cancelled_at": render_time(booking.cancelled_at),
+        "created_at": render_time(booking.created_at),
+    }
 
 
 class RosterEntrySerializer(BookingSerializer):

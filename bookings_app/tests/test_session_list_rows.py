@@ -3,17 +3,19 @@ SessionSerializer(many=True): the JSON must be exactly what the serializer, whic
 shape, renders for the same rows."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone as django_timezone
+from rest_framework import serializers
 from rest_framework.renderers import JSONRenderer
 
 from bookings_app import selectors, services
 from bookings_app.models import Session
-from bookings_app.serializers import SessionSerializer
+from bookings_app.serializers import BookingSerializer, SessionSerializer, booking_json, time_renderer
 from bookings_app.tests.conftest import IST, NOW
-from bookings_app.tests.factories import elite_30, give_credits, make_layout, make_session, seat
+from bookings_app.tests.factories import all_access, elite_30, give_credits, make_layout, make_session, seat
 from members_app.tests.factories import MemberFactory, OrganizationFactory
 from spinning import clock
 
@@ -106,3 +108,56 @@ def test_a_studio_in_a_daylight_saving_zone_renders_the_same(api):
     with time_machine.travel(datetime(2026, 3, 25, 12, 0, tzinfo=IST), tick=False):
         fast = api(org=org).get("/api/sessions").json()["results"]
         assert fast == serializer_json(org, None)
+
+
+# --- the POST /api/bookings answer and the timestamp renderer -----------------------------------------
+def test_booking_json_is_the_booking_serializers_json_in_every_state(org, layout, member):
+    give_credits(member, 10, now=NOW)
+    elite_30(member, now=NOW)
+    sessions = [make_session(org, local(3 + i, 18), layout=layout) for i in range(4)]
+    host = services.booking_create(
+        organization=org, session_id=sessions[0].pk, member_id=member.pk, seat_id=seat(layout, "B2").pk, now=NOW
+    )
+    guest = services.booking_create(
+        organization=org,
+        session_id=sessions[0].pk,
+        member_id=member.pk,
+        payment_method="FRIEND_PASS",
+        guest_name="Ayşe",
+        host_booking_id=host.pk,
+        now=NOW,
+    )
+    plain = services.booking_create(organization=org, session_id=sessions[1].pk, member_id=member.pk, now=NOW)
+    all_access(member, starts_on=date(2026, 3, 1))
+    ridden = services.booking_create(
+        organization=org, session_id=sessions[2].pk, member_id=member.pk, seat_id=seat(layout, "A1").pk, now=NOW
+    )
+    freed = services.booking_create(organization=org, session_id=sessions[3].pk, member_id=member.pk, now=NOW)
+    services.booking_cancel(organization=org, booking_id=freed.pk, now=NOW + timedelta(microseconds=7))
+    services.booking_check_in(organization=org, booking_id=ridden.pk, now=NOW + timedelta(seconds=1))
+    fresh = [host, guest, plain, ridden]  # as the service returned them
+    stored = [selectors.booking_get(organization=org, booking_id=b.pk) for b in (host, guest, plain, ridden, freed)]
+    for booking in [*fresh, *stored]:
+        assert booking_json(booking) == dict(BookingSerializer(booking).data)
+        assert list(booking_json(booking)) == list(BookingSerializer(booking).data)
+    assert stored[-1].cancelled_at is not None and booking_json(stored[-1])["all_access_usage_id"] is None
+    assert booking_json(stored[3])["all_access_usage_id"] is not None
+    with django_timezone.override("Europe/Istanbul"):  # another active zone renders its offset, like DRF
+        assert booking_json(stored[3]) == dict(BookingSerializer(stored[3]).data)
+        assert booking_json(stored[3])["created_at"].endswith("+03:00")
+
+
+def test_the_time_renderer_is_drfs_datetime_field():
+    values = [
+        None,
+        NOW,
+        NOW + timedelta(microseconds=1),
+        local(29, 2, 30),
+        datetime(2026, 10, 25, 0, 59, 59, 999999, tzinfo=IST),
+        datetime(2026, 3, 4, 18, 0),  # naive: DRF makes it aware in the active zone
+    ]
+    for zone in ("UTC", "Europe/Istanbul", "America/New_York"):
+        with django_timezone.override(zone):
+            render = time_renderer()
+            for value in values:
+                assert render(value) == serializers.DateTimeField().to_representation(value)
