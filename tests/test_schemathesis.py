@@ -192,9 +192,12 @@ def test_api_as_staff(case, studio):
     _call(case, studio, "staff")
 
 
+@pytest.mark.django_db
 def test_known_schema_bugs_are_still_open():
     """Each entry in KNOWN_SCHEMA_BUGS must still be a bug of the served schema: once it is fixed
     this fails, as a reminder to delete the entry (so the fuzz checks the real schema again)."""
+    if not KNOWN_SCHEMA_BUGS:
+        return
     raw = served_schema()
     fixed = [bug for bug, (is_fixed, _) in KNOWN_SCHEMA_BUGS.items() if is_fixed(raw)]
     assert fixed == [], f"fixed in the served schema, delete from KNOWN_SCHEMA_BUGS: {fixed}"
