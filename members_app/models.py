@@ -98,6 +98,40 @@ class Organization(models.Model):
     priority_booking_hours = models.PositiveIntegerField(default=24, validators=[MaxValueValidator(24 * 365)])
     cancellation_window_hours = models.PositiveIntegerField(default=12, validators=[MaxValueValidator(24 * 365)])
     no_show_grace_minutes = models.PositiveIntegerField(default=15, validators=[MaxValueValidator(24 * 60)])
+    check_in_opens_minutes = models.PositiveIntegerField(
+        default=60, validators=[MaxValueValidator(24 * 60)], help_text="Check-in opens this long before the start."
+    )
+    waitlist_cutoff_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="No waitlist promotion closer to the start than this.",
+    )
+    waitlist_max_size = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=20,
+        validators=[MaxValueValidator(1000)],
+        help_text="Waiting entries per session; empty = unlimited.",
+    )
+    pending_request_hours = models.PositiveIntegerField(
+        default=72,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 365)],
+        help_text="A purchase request not confirmed within this many hours is cancelled (not paid in time).",
+    )
+    language = models.CharField(
+        max_length=2,
+        choices=[("en", "English"), ("tr", "Türkçe")],
+        default="en",
+        help_text="The studio's default language for members and emails.",
+    )
+    email = models.EmailField(
+        blank=True, help_text="The studio's own address: reply-to of its emails; gets new purchase requests."
+    )
+    bank_transfer_instructions = models.TextField(
+        blank=True,
+        max_length=2000,
+        help_text="How to pay by bank transfer (bank, IBAN, account holder); sent with every purchase request.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

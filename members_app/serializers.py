@@ -117,6 +117,13 @@ class OrganizationSerializer(serializers.ModelSerializer):
             "priority_booking_hours",
             "cancellation_window_hours",
             "no_show_grace_minutes",
+            "check_in_opens_minutes",
+            "waitlist_cutoff_minutes",
+            "waitlist_max_size",
+            "pending_request_hours",
+            "language",
+            "email",
+            "bank_transfer_instructions",
         ]
         read_only_fields = ["slug"]
 

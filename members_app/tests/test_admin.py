@@ -226,6 +226,11 @@ def test_admin_changing_the_credit_price_in_the_admin_writes_price_history(admin
         "priority_booking_hours": 24,
         "cancellation_window_hours": 12,
         "no_show_grace_minutes": 15,
+        "check_in_opens_minutes": 60,
+        "waitlist_cutoff_minutes": 60,
+        "waitlist_max_size": 20,
+        "pending_request_hours": 72,
+        "language": "tr",
     }
     response = client.post(url("members_app_organization_change", org_a.pk), data)
     assert response.status_code == 302, response.content[:2000]

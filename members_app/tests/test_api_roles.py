@@ -109,4 +109,11 @@ def test_anonymous_may_read_the_public_organization(api, org_a):
         "priority_booking_hours": 24,
         "cancellation_window_hours": 12,
         "no_show_grace_minutes": 15,
+        "check_in_opens_minutes": 60,
+        "waitlist_cutoff_minutes": 60,
+        "waitlist_max_size": 20,
+        "pending_request_hours": 72,
+        "language": "en",
+        "email": "",
+        "bank_transfer_instructions": "",
     }
