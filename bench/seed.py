@@ -82,13 +82,14 @@ def main() -> None:
 def copy_rows(model, names: list[str], rows, now: datetime) -> int:
     """COPY `rows` (tuples in the order of `names`, attnames) into the model's table.
 
-    Every other concrete column gets the field's default (or now for auto_now(_add), None for
+    Every other concrete, non-generated column gets the field's default (or now for auto_now(_add), None for
     nullable fields, "" for blank text).
     """
     from django.db import connection
     from django.db.models import DateTimeField
 
-    fields = {f.attname: f for f in model._meta.concrete_fields}
+    # generated columns (Member.search_key) are computed by the database, never written
+    fields = {f.attname: f for f in model._meta.concrete_fields if not f.generated}
     rest = [name for name in fields if name not in names]
     tail = []
     for name in rest:
@@ -309,13 +310,14 @@ def seed(args) -> dict:
     copy_rows(
         Member,
         [
-            "id", "organization_id", "user_id", "status", "credit_balance", "ledger_seq", "created_at",
-            "has_all_access", "all_access_expires_at",
+            "id", "organization_id", "user_id", "first_name", "last_name", "status", "credit_balance",
+            "ledger_seq", "created_at", "has_all_access", "all_access_expires_at",
         ],
         (
             (
-                member_ids[i], organization.pk, user_ids[i], Member.Status.ACTIVE, sizes[i] - spent[i],
-                1 + len(rides[i]), now, i in all_access_members, aa_expires if i in all_access_members else None,
+                member_ids[i], organization.pk, user_ids[i], "Rider", f"No {i}", Member.Status.ACTIVE,
+                sizes[i] - spent[i], 1 + len(rides[i]), now, i in all_access_members,
+                aa_expires if i in all_access_members else None,
             )
             for i in range(members_n)
         ),

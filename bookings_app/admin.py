@@ -459,7 +459,7 @@ class BookingAdmin(TenantScopedAdmin):
         "checked_in_at",
     ]
     list_filter = [BookingDayFilter, "status", "payment_type", "is_guest", ("member", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["member__user__email", "member__user__first_name", "member__user__last_name", "guest_name"]
+    search_fields = ["member__user__email", "member__first_name", "member__last_name", "guest_name"]
     list_select_related = ["member__user", "seat", "session__ride_class", "session__organization"]
     readonly_fields = [
         "session",
@@ -501,7 +501,7 @@ class BookingAdmin(TenantScopedAdmin):
     def session_class(self, obj):
         return obj.session.ride_class.name
 
-    @admin.display(description="Rider", ordering="member__user__last_name")
+    @admin.display(description="Rider", ordering="member__last_name")
     def rider(self, obj):
         return obj.member.full_name
 

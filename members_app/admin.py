@@ -4,7 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.shortcuts import redirect
 from django.urls import reverse
 
-from members_app import services
+from members_app import selectors, services
 from members_app.admin_base import StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
 from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
 from spinning.errors import DomainError
@@ -133,8 +133,8 @@ class CreditTransactionInline(MemberReadOnlyInline):
 
 
 class MemberAddForm(forms.ModelForm):
-    """Add a member by email: a new person is created; a person who already rides at a sister
-    studio is attached as is (their password is never set or shown here)."""
+    """Add a member by email. Whether or not the email already has an account, the studio gets a
+    member record with what staff typed; an existing account is never shown or changed here."""
 
     email = forms.EmailField()
     first_name = forms.CharField(max_length=150)
@@ -145,7 +145,7 @@ class MemberAddForm(forms.ModelForm):
 
     class Meta:
         model = Member
-        fields = ["organization", "phone"]
+        fields = ["organization", "phone", "language"]
 
     def clean(self):
         cleaned = super().clean()
@@ -173,7 +173,9 @@ class MemberAdmin(StaffScopedAdmin):
     ]
     # Only the studios in the staff user's own rows: a plain filter would list every studio.
     list_filter = ["status", "is_elite_member", "has_all_access", ("organization", admin.RelatedOnlyFieldListFilter)]
-    search_fields = ["user__email", "user__first_name", "user__last_name", "phone"]
+    # Searched through `member_search` (get_search_results): Turkish letters match loosely.
+    search_fields = ["last_name"]
+    search_help_text = "Name, email or phone; yilmaz finds Yılmaz."
     list_select_related = ["user", "organization"]
     readonly_fields = [
         "credit_balance",
@@ -183,7 +185,7 @@ class MemberAdmin(StaffScopedAdmin):
         "friend_passes_available",
         "created_at",
     ]
-    fields = ["organization", "user", "phone", "status", *readonly_fields]
+    fields = ["organization", "user", "first_name", "last_name", "phone", "language", "status", *readonly_fields]
     inlines = [CreditLotInline, CreditTransactionInline]
     allow_delete = False
     saves_through_service = True
@@ -195,16 +197,21 @@ class MemberAdmin(StaffScopedAdmin):
             return ["organization", "user", *self.readonly_fields]
         return self.readonly_fields
 
+    add_fields = ["organization", "email", "first_name", "last_name", "phone", "language", "password"]
+
     def get_form(self, request, obj=None, **kwargs):
         if obj is None:
             kwargs["form"] = MemberAddForm
-            kwargs["fields"] = ["organization", "email", "first_name", "last_name", "phone", "password"]
+            kwargs["fields"] = self.add_fields
         return super().get_form(request, obj, **kwargs)
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["organization", "email", "first_name", "last_name", "phone", "password"]
+            return self.add_fields
         return super().get_fields(request, obj)
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.member_search(queryset, search_term), False
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []
@@ -218,6 +225,7 @@ class MemberAdmin(StaffScopedAdmin):
                 first_name=data["first_name"],
                 last_name=data["last_name"],
                 phone=data.get("phone") or "",
+                language=data.get("language") or None,
                 password=data.get("password") or None,
             )
             obj.pk, obj.user, obj.created_at = member.pk, member.user, member.created_at
@@ -228,12 +236,12 @@ class MemberAdmin(StaffScopedAdmin):
         services.member_update(
             organization=obj.organization,
             member_id=obj.pk,
-            data={field: form.cleaned_data[field] for field in ("phone", "status")},
+            data={field: form.cleaned_data[field] for field in (*services.PERSON_FIELDS, "status")},
         )
 
-    @admin.display(description="Name", ordering="user__last_name")
+    @admin.display(description="Name", ordering="last_name")
     def full_name(self, obj):
-        return obj.user.get_full_name()
+        return obj.full_name
 
     @admin.display(description="Email", ordering="user__email")
     def email(self, obj):

@@ -19,6 +19,7 @@ from members_app.serializers import (
     CreditAdjustmentSerializer,
     CreditTransactionSerializer,
     MemberCreateSerializer,
+    MemberSelfUpdateSerializer,
     MemberSerializer,
     MemberUpdateSerializer,
     OrganizationSerializer,
@@ -120,7 +121,8 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
 
     @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
     def create(self, request):
-        """Staff add a member (an existing person from another studio is attached as is)."""
+        """Staff add a member; for an email that already has an account the answer is the same as
+        for a new person (what staff typed), and nothing of the account is read or changed."""
         serializer = MemberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = services.member_create(organization=self.organization, **serializer.validated_data)
@@ -137,12 +139,25 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         member = services.member_update(organization=self.organization, member_id=pk, data=serializer.validated_data)
         return Response(MemberSerializer(member).data)
 
-    @extend_schema(responses={200: MemberSerializer})
-    @action(detail=False, methods=["get"])
+    @extend_schema(methods=["GET"], responses={200: MemberSerializer}, summary="The caller's member record")
+    @extend_schema(
+        methods=["PATCH"],
+        request=MemberSelfUpdateSerializer,
+        responses={200: MemberSerializer},
+        summary="Change the caller's own language",
+        description="A member may change only their `language` (null = the studio's); other fields are 400.",
+    )
+    @action(detail=False, methods=["get", "patch"])
     def me(self, request):
         member = self.tenant.member
         if member is None:
             raise NotFound("You are not a member of this studio.")
+        if request.method == "PATCH":
+            serializer = MemberSelfUpdateSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            member = services.member_update(
+                organization=self.organization, member_id=member.pk, data=serializer.validated_data
+            )
         return Response(MemberSerializer(member).data)
 
     @extend_schema(responses={200: CreditTransactionSerializer(many=True)})

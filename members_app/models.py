@@ -9,9 +9,13 @@ from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models import F, Q, Value
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
+
+from members_app.search import fold_expression, strip_phone_separators
+
+LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
 
 
 def validate_timezone(value: str) -> None:
@@ -46,7 +50,13 @@ class UserManager(BaseUserManager):
 
 
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person. Email is the login; it is stored lower-cased and unique."""
+    """A person's login across studios. Email is the login; it is stored lower-cased and unique.
+
+    What a studio knows of the person (names, phone, language) is on their `Member` record in
+    that studio (DOMAIN.md 1). The names here are the account's own: set when the person
+    registers a new account themselves, or by a platform superuser, and shown only where the
+    account acts as staff (the admin header, `performed_by`, `changed_by`). No studio writes them.
+    """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(unique=True)
@@ -120,7 +130,7 @@ class Organization(models.Model):
     )
     language = models.CharField(
         max_length=2,
-        choices=[("en", "English"), ("tr", "Türkçe")],
+        choices=LANGUAGES,
         default="en",
         help_text="The studio's default language for members and emails.",
     )
@@ -146,7 +156,7 @@ class CreditPriceChange(models.Model):
     """History of the organization's credit price (append-only)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="price_history")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="price_history")
     credit_price_before = models.DecimalField(max_digits=12, decimal_places=2)
     credit_price_after = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
@@ -188,7 +198,25 @@ class Member(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="members")
     user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="memberships")
+    # What this studio knows of the person (DOMAIN.md 1): another studio never reads or writes it.
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
     phone = models.CharField(max_length=32, blank=True)
+    language = models.CharField(
+        max_length=2, choices=LANGUAGES, null=True, blank=True, help_text="Empty: the studio's language."
+    )
+    # Names and phone folded for search (members_app/search.py); the database keeps it true.
+    search_key = models.GeneratedField(
+        expression=Concat(
+            fold_expression(Concat("first_name", Value(" "), "last_name")),
+            Value(" "),
+            "phone",
+            Value(" "),
+            strip_phone_separators(F("phone")),
+        ),
+        output_field=models.CharField(max_length=400),
+        db_persist=True,
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     # Cached: sum of the remaining credits of the member's lots == balance_after of the last ledger row.
     credit_balance = models.IntegerField(default=0, editable=False)
@@ -210,7 +238,7 @@ class Member(models.Model):
         indexes = [models.Index(fields=["organization", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.user.get_full_name()} <{self.user.email}>"
+        return f"{self.full_name} <{self.user.email}>"
 
     @property
     def email(self) -> str:
@@ -218,7 +246,13 @@ class Member(models.Model):
 
     @property
     def full_name(self) -> str:
-        return self.user.get_full_name()
+        """The name this studio knows the member by; the email when it has none."""
+        return f"{self.first_name} {self.last_name}".strip() or self.user.email
+
+    @property
+    def effective_language(self) -> str:
+        """The member's own language, else the studio's (DOMAIN.md 16)."""
+        return self.language or self.organization.language
 
 
 class CreditLot(models.Model):

@@ -68,7 +68,9 @@ def seed_members(*, organization: Organization, now=None) -> list[Member]:
         member = Member.objects.filter(organization=organization, user=user).first()
         if member is None:
             with transaction.atomic():
-                member = Member.objects.create(organization=organization, user=user, phone=phone)
+                member = Member.objects.create(
+                    organization=organization, user=user, first_name=first, last_name=last, phone=phone
+                )
         if (
             index < 2
             and not CreditTransaction.objects.filter(member=member, type=CreditTransaction.Type.MANUAL_ADD).exists()

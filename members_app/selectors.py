@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 
 from members_app.models import CreditPriceChange, CreditTransaction, Member, Organization
+from members_app.search import fold
 
 
 def member_list(*, organization: Organization) -> QuerySet[Member]:
@@ -12,14 +13,11 @@ def member_list(*, organization: Organization) -> QuerySet[Member]:
 
 
 def member_search(queryset: QuerySet[Member], q: str) -> QuerySet[Member]:
-    q = q.strip()
-    if not q:
-        return queryset
-    condition = Q(user__email__icontains=q) | Q(user__first_name__icontains=q) | Q(user__last_name__icontains=q)
-    parts = q.split()
-    if len(parts) >= 2:
-        condition |= Q(user__first_name__icontains=parts[0], user__last_name__icontains=" ".join(parts[1:]))
-    return queryset.filter(condition)
+    """Members matching every word of `q` in this studio's names and phone (Turkish letters
+    and case folded: `yilmaz` finds "Yılmaz", DOMAIN.md 16) or in the email."""
+    for word in fold(q).split():
+        queryset = queryset.filter(Q(search_key__contains=word) | Q(user__email__contains=word))
+    return queryset
 
 
 def member_get(*, organization: Organization, member_id) -> Member:

@@ -1,12 +1,12 @@
 from rest_framework import serializers
 
-from members_app.models import CreditPriceChange, CreditTransaction, Member, Organization
+from members_app.models import LANGUAGES, CreditPriceChange, CreditTransaction, Member, Organization
 
 
 class MemberSerializer(serializers.ModelSerializer):
+    """A member as this studio knows them (names, phone, language are this studio's record)."""
+
     email = serializers.EmailField(source="user.email", read_only=True)
-    first_name = serializers.CharField(source="user.first_name", read_only=True)
-    last_name = serializers.CharField(source="user.last_name", read_only=True)
 
     class Meta:
         model = Member
@@ -16,6 +16,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "first_name",
             "last_name",
             "phone",
+            "language",
             "status",
             "credit_balance",
             "is_elite_member",
@@ -32,6 +33,7 @@ class MemberCreateSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False, allow_null=True, default=None)
     password = serializers.CharField(
         required=False, allow_blank=True, write_only=True, style={"input_type": "password"}
     )
@@ -42,6 +44,21 @@ class MemberUpdateSerializer(serializers.Serializer):
     last_name = serializers.CharField(max_length=150, required=False)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True)
     status = serializers.ChoiceField(choices=Member.Status.choices, required=False)
+    language = serializers.ChoiceField(
+        choices=LANGUAGES, required=False, allow_null=True, help_text="null: the studio's language."
+    )
+
+
+class MemberSelfUpdateSerializer(serializers.Serializer):
+    """What a member may change of their own record: their language (null = the studio's)."""
+
+    language = serializers.ChoiceField(choices=LANGUAGES, allow_null=True, help_text="null: the studio's language.")
+
+    def validate(self, attrs):
+        others = sorted(set(self.initial_data) - {"language"}) if isinstance(self.initial_data, dict) else []
+        if others:
+            raise serializers.ValidationError({field: ["Only staff change this."] for field in others})
+        return attrs
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -50,6 +67,7 @@ class RegisterSerializer(serializers.Serializer):
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    language = serializers.ChoiceField(choices=LANGUAGES, required=False, allow_null=True, default=None)
 
 
 class RegisterResponseSerializer(serializers.Serializer):

@@ -315,7 +315,7 @@ class RedemptionAdmin(StaffScopedAdmin):
         "payment_method",
     ]
     date_hierarchy = "redeemed_at"
-    search_fields = ["member__user__email", "member__user__first_name", "member__user__last_name", "payment_reference"]
+    search_fields = ["member__user__email", "member__first_name", "member__last_name", "payment_reference"]
     list_select_related = ["member__user", "package", "coupon"]
     actions = ["confirm_selected", "reject_selected", "cancel_selected"]
     allow_add = False

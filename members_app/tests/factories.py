@@ -40,6 +40,9 @@ class MemberFactory(factory.django.DjangoModelFactory):
 
     organization = factory.SubFactory(OrganizationFactory)
     user = factory.SubFactory(UserFactory)
+    # This studio's record of the person starts with the account's names (as a registration does).
+    first_name = factory.LazyAttribute(lambda member: member.user.first_name)
+    last_name = factory.LazyAttribute(lambda member: member.user.last_name)
     status = Member.Status.ACTIVE
 
 

@@ -20,6 +20,7 @@ MEMBER_FIELDS = {
     "first_name",
     "last_name",
     "phone",
+    "language",
     "status",
     "credit_balance",
     "is_elite_member",

@@ -131,7 +131,7 @@ def test_admin_creates_package_and_coupon_and_sells_them_with_the_quote_first(pa
     page.goto("/admin/members_app/member/")
     page.fill("#searchbar", MEMBER_EMAIL)
     page.locator("#searchbar").press("Enter")
-    page.get_by_role("link", name=member.user.get_full_name()).click()
+    page.get_by_role("link", name=member.full_name).click()
     expect(page).to_have_url(re.compile(rf"/admin/members_app/member/{member.pk}/change/(\?.*)?$"))
     page.get_by_role("link", name="Sell a package").click()
     expect(page.get_by_role("heading", name="Sell a package to").first).to_be_visible()
