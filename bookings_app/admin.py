@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from bookings_app import selectors, services
 from bookings_app.models import LIVE, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
-from members_app.admin_base import ADMIN, FRONT_DESK, INSTRUCTOR, TenantScopedAdmin, orgs_with_role
+from members_app.admin_base import ADMIN, FRONT_DESK, INSTRUCTOR, PersonByEmailForm, TenantScopedAdmin, orgs_with_role
 from members_app.models import Organization
 from spinning import clock
 from spinning.errors import DomainError
@@ -104,8 +104,20 @@ class RideClassAdmin(TenantScopedAdmin):
     view_roles = EVERYONE
 
 
+class InstructorForm(PersonByEmailForm):
+    """The instructor's login, if any, is one of the studio's members or staff, picked by email."""
+
+    person_required = False
+
+    class Meta:
+        model = Instructor
+        fields = ["organization", "name", "bio", "is_active"]
+
+
 @admin.register(Instructor)
 class InstructorAdmin(TenantScopedAdmin):
+    form = InstructorForm
+    fields = ["organization", "name", "person_email", "bio", "is_active"]
     list_display = ["name", "user", "is_active", "organization"]
     search_fields = ["name"]
     list_filter = ["is_active"]

@@ -1,11 +1,12 @@
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from members_app import selectors, services
-from members_app.admin_base import StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
+from members_app.admin_base import PersonByEmailForm, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
 from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
 from spinning.errors import DomainError
 
@@ -79,15 +80,41 @@ class CreditPriceChangeAdmin(TenantScopedAdmin):
         return False
 
 
+class StaffRoleForm(PersonByEmailForm):
+    """A role is given to one of the studio's own members or staff, picked by email."""
+
+    class Meta:
+        model = StaffRole
+        fields = ["organization", "role"]
+
+
 @admin.register(StaffRole)
 class StaffRoleAdmin(TenantScopedAdmin):
+    form = StaffRoleForm
     list_display = ["user", "role", "organization"]
     list_filter = ["role"]
-    autocomplete_fields = ["user"]
+    search_fields = ["user__email"]
     saves_through_service = True
 
+    def get_fields(self, request, obj=None):
+        return ["organization", "person_email", "role"] if obj is None else ["organization", "user", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A role belongs to one person in one studio: change the role, not whose it is.
+        return ["organization", "user"] if obj is not None else []
+
+    def get_form(self, request, obj=None, **kwargs):
+        if obj is not None:
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, **kwargs)
+
     def save_model(self, request, obj, form, change):
-        services.staff_role_set(organization=obj.organization, user=obj.user, role=obj.role)
+        try:
+            services.staff_role_set(
+                organization=obj.organization, user=obj.user, role=obj.role, granted_by=request.user
+            )
+        except DomainError as exc:  # the form checked it already: only a forged or racing POST
+            raise PermissionDenied(exc.detail) from None
 
 
 class CreditAdjustmentForm(forms.Form):

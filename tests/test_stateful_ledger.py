@@ -4,7 +4,7 @@ Steps: staff credit grants (some expiring soon) and deducts, desk sales with and
 a member's request confirmed or rejected, sessions scheduled, bookings (AUTO, by credits, by All
 Access, a friend's guest), on-time and late cancellations (by moving `now`), check-ins, the
 studio cancelling a session, no-shows and completions (`sessions_close`), redemption refunds,
-and the expiry jobs (`packages_expire`, `credits_expire_due`). Every step calls the services
+and the expiry job (`packages_expire`, which also expires overdue manual lots). Every step calls the services
 with an explicit `now=` that the machine advances.
 
 After every step, DOMAIN.md 6 and 9 hold: `ledger_breaches()` is empty (cached balance = ledger
@@ -351,7 +351,6 @@ class StudioDays(RuleBasedStateMachine):
     @rule()
     def expire(self):
         package_services.packages_expire(organization=self.org, now=self.now)
-        member_services.credits_expire_due(organization=self.org, now=self.now)
 
     # --- DOMAIN.md 6 and 9, after every step ----------------------------------------------------
     @invariant()

@@ -26,8 +26,8 @@ from bookings_app.tests.conftest import IST, NOW, UTC
 from bookings_app.tests.factories import all_access, elite_30, give_credits, make_layout, make_session, seat
 from members_app.ledger_check import ledger_breaches
 from members_app.models import CreditTransaction, Member
-from members_app.services import ledger_sum
 from members_app.tests.factories import MemberFactory, OrganizationFactory
+from members_app.tests.utils import ledger_sum
 from packages_app.models import Redemption
 from spinning.errors import Forbidden, Invalid, InvalidState
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from members_app import services
 from members_app.admin_base import TenantScopedAdmin
 from members_app.models import CreditPriceChange, CreditTransaction
-from members_app.tests.factories import UserFactory, staff_user
+from members_app.tests.factories import MemberFactory, UserFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -350,9 +350,9 @@ def test_people_without_a_staff_role_cannot_use_the_admin(member_a):
 
 
 def test_admin_of_a_gives_a_staff_role_in_the_admin(admin_a, org_a, org_b):
-    person = UserFactory()
+    person = MemberFactory(organization=org_a).user
     client = logged_in(admin_a)
-    data = {"organization": org_a.pk, "user": person.pk, "role": "FRONT_DESK"}
+    data = {"organization": org_a.pk, "person_email": person.email.upper(), "role": "FRONT_DESK"}
     # not in another studio
     assert client.post(url("members_app_staffrole_add"), {**data, "organization": org_b.pk}).status_code == 200
     assert not person.staff_roles.exists()
@@ -364,7 +364,7 @@ def test_admin_of_a_gives_a_staff_role_in_the_admin(admin_a, org_a, org_b):
 
 
 def test_front_desk_cannot_give_staff_roles(desk_a, org_a):
-    person = UserFactory()
-    data = {"organization": org_a.pk, "user": person.pk, "role": "ADMIN"}
+    person = MemberFactory(organization=org_a).user
+    data = {"organization": org_a.pk, "person_email": person.email, "role": "ADMIN"}
     assert logged_in(desk_a).post(url("members_app_staffrole_add"), data).status_code == 403
     assert not person.staff_roles.exists()

@@ -12,8 +12,8 @@ from members_app import services
 from members_app.errors import InsufficientCredits
 from members_app.ledger_check import ledger_breaches
 from members_app.models import CreditLot, CreditTransaction
-from members_app.services import ledger_sum
 from members_app.tests.factories import MemberFactory, OrganizationFactory
+from members_app.tests.utils import ledger_sum
 from spinning.clock import span_end
 from spinning.errors import Invalid, NotFound
 
@@ -184,28 +184,39 @@ def test_revoking_a_lot_takes_only_what_is_left():
     assert_consistent(member)
 
 
-def test_expiry_job_expires_every_member_once():
+def expire_overdue(member, now):
+    """What the expiry job (packages_expire) does for one member: lock, then expire."""
+    with transaction.atomic():
+        locked = services.member_lock(organization=member.organization, member_id=member.pk)
+        return services.credits_expire_overdue(member=locked, now=now)
+
+
+def test_overdue_lots_expire_once_and_only_the_members_own():
     now = datetime(2026, 3, 1, 9, tzinfo=UTC)
-    members = MemberFactory.create_batch(3)
-    for member in members:
-        grant(member, 2, now + timedelta(days=1), now)
-        grant(member, 1, None, now)
+    member, other = MemberFactory(), MemberFactory()
+    for someone in (member, other):
+        grant(someone, 2, now + timedelta(days=1), now)
+        grant(someone, 1, None, now)
     later = now + timedelta(days=1)
-    assert services.credits_expire_due(now=later) == 3
-    assert services.credits_expire_due(now=later) == 0  # idempotent
-    for member in members:
-        assert_consistent(member)
-        assert member.credit_balance == 1
+    assert [(row.type, row.amount) for row in expire_overdue(member, later)] == [(T.EXPIRATION, -2)]
+    assert expire_overdue(member, later) == []  # idempotent
+    member.refresh_from_db()
+    other.refresh_from_db()
+    assert (member.credit_balance, other.credit_balance) == (1, 3)
+    assert_consistent(member)
 
 
-def test_expiry_job_can_be_limited_to_one_studio():
-    now = datetime(2026, 3, 1, 9, tzinfo=UTC)
-    here, there = MemberFactory(), MemberFactory()
-    for member in (here, there):
-        grant(member, 2, now, now - timedelta(days=1))
-    assert services.credits_expire_due(organization=here.organization, now=now) == 1
-    there.refresh_from_db()
-    assert there.credit_balance == 2
+def test_ledger_building_blocks_refuse_to_run_outside_a_transaction(monkeypatch):
+    member = MemberFactory()
+
+    class NotAtomic:
+        in_atomic_block = False
+
+    monkeypatch.setattr(transaction, "get_connection", lambda *args: NotAtomic())
+    with pytest.raises(RuntimeError):
+        services.credits_grant(member=member, amount=1, source="MANUAL", type=T.MANUAL_ADD, expires_at=None)
+    with pytest.raises(RuntimeError):
+        services.credits_spend(member=member, amount=1)
 
 
 @pytest.mark.parametrize("amount", [0, -1])
@@ -261,7 +272,8 @@ def test_credits_valid_to_the_end_of_an_istanbul_day_expire_at_21_utc():
             services.credit_adjustment_create(
                 organization=member.organization, member_id=member.pk, amount=-1, reason="b"
             )
-        assert services.credits_expire_due() == 1
+    assert len(expire_overdue(member, datetime(2026, 3, 10, 21, 0, tzinfo=UTC))) == 1
+    member.refresh_from_db()
     assert_consistent(member)
     assert member.credit_balance == 0
     assert CreditLot.objects.get(member=member).expired_at == datetime(2026, 3, 10, 21, 0, tzinfo=UTC)

@@ -15,3 +15,12 @@ def assert_error(response, status: int, code: str | None = None) -> dict:
         assert body["code"] == "validation_error", body
         assert all(isinstance(v, list) and v for v in body["fields"].values()), body
     return body
+
+
+def ledger_sum(member) -> int:
+    """The sum of a member's ledger amounts: what the cached balance must equal."""
+    from django.db.models import Sum
+
+    from members_app.models import CreditTransaction
+
+    return CreditTransaction.objects.filter(member=member).aggregate(total=Sum("amount"))["total"] or 0

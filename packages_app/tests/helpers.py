@@ -1,7 +1,7 @@
 """Small helpers shared by the packages tests."""
 
 from members_app.models import CreditTransaction
-from members_app.services import ledger_sum
+from members_app.tests.utils import ledger_sum
 from packages_app import services
 
 

@@ -1,6 +1,6 @@
-"""Writes for studios, people and the credit ledger (DOMAIN.md 1, 6).
+"""The credit ledger (DOMAIN.md 6): every change of a member's balance is one appended row.
 
-The ledger rules, enforced here and backed by the database:
+The rules, enforced here and backed by the database:
 - every change of a balance appends one CreditTransaction (amount != 0, balance_after >= 0,
   balance_after = balance_before + amount, (member, seq) unique: check constraints);
 - a member's ledger is only written while the member row is locked (`member_lock`); the seq
@@ -9,28 +9,31 @@ The ledger rules, enforced here and backed by the database:
 - spending takes from the lot that expires soonest, never-expiring lots last, then the oldest;
 - a refund returns credits to the lot they came from.
 
-Functions named `credits_*` are building blocks: they expect to run inside the caller's
-transaction with the member already locked. Top-level services (`credit_adjustment_create`,
-`member_register`, ...) open their own durable transaction.
+Functions named `credits_*` are building blocks: they run inside the caller's transaction with
+the member already locked, and refuse loudly outside a transaction. `credit_adjustment_create`
+is a top-level service and opens its own durable transaction.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
 
-from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db import transaction
+from django.db.models import F
 
-from members_app.errors import EmailTaken, InsufficientCredits, MemberExists
-from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from members_app.errors import InsufficientCredits
+from members_app.models import CreditLot, CreditTransaction, Member, Organization, User
 from spinning import clock, locking
 from spinning.errors import Invalid, NotFound
 
 Type = CreditTransaction.Type
+
+
+def _require_transaction() -> None:
+    """The ledger's building blocks write several rows that stand or fall together."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Ledger building blocks run inside the caller's transaction, member locked.")
 
 
 # --- locking -----------------------------------------------------------------------------------
@@ -104,6 +107,7 @@ def credits_grant(
     description: str = "",
 ) -> tuple[CreditLot, CreditTransaction]:
     """Grant `amount` credits as a new lot with its own expiry, and write its ledger row."""
+    _require_transaction()
     now = now or clock.now()
     if amount <= 0:
         raise Invalid({"amount": "Credits granted must be a positive whole number."})
@@ -143,6 +147,7 @@ def _expire_lots(member: Member, lots, now: datetime) -> list[CreditTransaction]
 
 def credits_expire_overdue(*, member: Member, now: datetime | None = None) -> list[CreditTransaction]:
     """Lots past their expiry drop to 0, each with an EXPIRATION row (lazy and job-driven)."""
+    _require_transaction()
     now = now or clock.now()
     overdue = CreditLot.objects.filter(member=member, remaining__gt=0, expires_at__lte=now).order_by("expires_at", "pk")
     return _expire_lots(member, overdue, now)
@@ -176,6 +181,7 @@ def credits_spend(
 
     Refuses with `insufficient_credits` (nothing written) when the unexpired balance is short.
     """
+    _require_transaction()
     now = now or clock.now()
     if amount <= 0:
         raise Invalid({"amount": "Credits spent must be a positive whole number."})
@@ -225,6 +231,7 @@ def credits_refund_booking(
     expired meanwhile gets its credits back and loses them again at once (EXPIRATION row), so
     the ledger tells the whole story and the balance never holds expired credits.
     """
+    _require_transaction()
     now = now or clock.now()
     per_lot: dict = defaultdict(int)
     for lot_id, amount in CreditTransaction.objects.filter(
@@ -267,6 +274,7 @@ def credits_revoke_lot(
     description: str = "",
 ) -> CreditTransaction | None:
     """Take back what is left of one lot (a cancelled redemption). Spent credits stay spent."""
+    _require_transaction()
     now = now or clock.now()
     lot.refresh_from_db(fields=["remaining"])
     if lot.remaining <= 0:
@@ -329,205 +337,3 @@ def credit_adjustment_create(
             description=reason,
         )
         return rows[-1]
-
-
-def credits_expire_due(*, organization: Organization | None = None, now: datetime | None = None) -> int:
-    """Expire every overdue lot (the expiry job). Members locked by live traffic are skipped
-    this round (`skip_locked`) and picked up by the next run; returns rows written."""
-    now = now or clock.now()
-    member_ids = CreditLot.objects.filter(remaining__gt=0, expires_at__lte=now)
-    if organization is not None:
-        member_ids = member_ids.filter(organization=organization)
-    written = 0
-    for member_id in sorted(set(member_ids.values_list("member_id", flat=True))):
-        with transaction.atomic(durable=True):
-            member = (
-                Member.objects.select_for_update(skip_locked=True, of=("self",)).filter(pk=member_id).first()
-                if locking.locks_enabled()
-                else Member.objects.filter(pk=member_id).first()
-            )
-            if member is None:
-                continue
-            written += len(credits_expire_overdue(member=member, now=now))
-    return written
-
-
-def organization_update(
-    *, organization: Organization, data: dict, changed_by: User | None, reason: str = ""
-) -> Organization:
-    """Change studio settings; a credit_price change is recorded in the price history."""
-    with transaction.atomic(durable=True):
-        org = locking.lock_one(Organization.objects.all(), pk=organization.pk)
-        new_price = data.get("credit_price")
-        if new_price is not None and Decimal(new_price) != org.credit_price:
-            CreditPriceChange.objects.create(
-                organization=org,
-                credit_price_before=org.credit_price,
-                credit_price_after=Decimal(new_price),
-                currency=data.get("currency", org.currency),
-                changed_by=changed_by,
-                reason=reason,
-            )
-        for field, value in data.items():
-            setattr(org, field, value)
-        try:
-            org.full_clean()
-        except DjangoValidationError as exc:
-            raise Invalid(exc.message_dict) from None
-        org.save()
-    return org
-
-
-def _check_password(password: str, user: User | None = None) -> None:
-    try:
-        validate_password(password, user=user)
-    except DjangoValidationError as exc:
-        raise Invalid({"password": exc.messages}) from None
-
-
-PERSON_FIELDS = ("first_name", "last_name", "phone", "language")
-
-
-def member_register(
-    *,
-    organization: Organization,
-    email: str,
-    password: str,
-    first_name: str,
-    last_name: str,
-    phone: str = "",
-    language: str | None = None,
-) -> Member:
-    """A person joins a studio as an ACTIVE member.
-
-    A new email creates the person's account (with the names they typed: the account is theirs).
-    An email that already has an account joins this studio only with that account's password
-    (`email_taken` otherwise), so nobody can claim another's login; the account itself (password,
-    names) is left as it is. Either way the names and phone go on this studio's member record.
-    """
-    email = User.objects.normalize_email(email).lower()
-    with transaction.atomic(durable=True):
-        user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            _check_password(password, User(email=email, first_name=first_name, last_name=last_name))
-            try:
-                with transaction.atomic():
-                    user = User.objects.create_user(
-                        email=email, password=password, first_name=first_name, last_name=last_name
-                    )
-            except IntegrityError:
-                raise EmailTaken() from None
-        elif not user.check_password(password):
-            raise EmailTaken()
-        return _member_attach(
-            organization=organization,
-            user=user,
-            first_name=first_name,
-            last_name=last_name,
-            phone=phone,
-            language=language,
-        )
-
-
-def _member_attach(
-    *, organization: Organization, user: User, first_name: str, last_name: str, phone: str, language: str | None
-) -> Member:
-    if Member.objects.filter(organization=organization, user=user).exists():
-        raise MemberExists()
-    try:
-        with transaction.atomic():
-            member = Member.objects.create(
-                organization=organization,
-                user=user,
-                first_name=first_name,
-                last_name=last_name,
-                phone=phone,
-                language=language,
-            )
-    except IntegrityError:
-        raise MemberExists() from None
-    member.organization = organization
-    return member
-
-
-def _account_for_staff_added_person(*, email: str, password: str | None) -> User:
-    """The login of a person staff add: the existing account as it is, or a new one without
-    names (a studio writes only its own member record) and, without a password, unusable."""
-    user = User.objects.filter(email__iexact=email).first()
-    if user is not None:
-        return user
-    try:
-        with transaction.atomic():
-            return User.objects.create_user(email=email, password=password or None)
-    except IntegrityError:  # created by a concurrent request meanwhile: the same person
-        return User.objects.get(email__iexact=email)
-
-
-def member_added_notify(*, member: Member) -> None:
-    """Where the person is told by email that a studio added them (DOMAIN.md 1, API.md kind
-    `member_added`). The notifications outbox writes its message here, in this transaction;
-    until it exists nothing is sent."""
-
-
-def member_create(
-    *,
-    organization: Organization,
-    email: str,
-    first_name: str,
-    last_name: str,
-    phone: str = "",
-    password: str | None = None,
-    language: str | None = None,
-) -> Member:
-    """Staff add a member (DOMAIN.md 1: adding an existing person reveals nothing, changes nothing).
-
-    Whether or not the email already has an account, the answer is the same: a member record of
-    this studio holding what the staff typed. An existing account is attached as it is: its
-    password and names, and whatever another studio holds, are never read or changed (a password
-    typed here only becomes the login of a new account). The password is checked before the
-    lookup, so a weak one is refused the same way for both.
-    """
-    email = User.objects.normalize_email(email).lower()
-    if password:
-        _check_password(password, User(email=email, first_name=first_name, last_name=last_name))
-    with transaction.atomic(durable=True):
-        user = _account_for_staff_added_person(email=email, password=password)
-        member = _member_attach(
-            organization=organization,
-            user=user,
-            first_name=first_name,
-            last_name=last_name,
-            phone=phone,
-            language=language,
-        )
-        member_added_notify(member=member)
-    return member
-
-
-def member_update(*, organization: Organization, member_id, data: dict) -> Member:
-    """Change what this studio holds of a member: names, phone, language, status. The person's
-    account and other studios' records are never touched."""
-    fields = [field for field in (*PERSON_FIELDS, "status") if field in data]
-    with transaction.atomic(durable=True):
-        member = member_lock(organization=organization, member_id=member_id)
-        for field in fields:
-            setattr(member, field, data[field])
-        if fields:
-            member.save(update_fields=fields)
-    return member
-
-
-def staff_role_set(*, organization: Organization, user: User, role: str) -> StaffRole:
-    """Give a person a staff role in a studio; they may then log in to the admin site."""
-    with transaction.atomic(durable=True):
-        staff_role, _ = StaffRole.objects.update_or_create(
-            organization=organization, user=user, defaults={"role": role}
-        )
-        if not user.is_staff:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-    return staff_role
-
-
-def ledger_sum(member: Member) -> int:
-    return CreditTransaction.objects.filter(member=member).aggregate(total=Sum("amount"))["total"] or 0
