@@ -323,13 +323,17 @@ class MemberAdmin(StaffScopedAdmin):
 class CreditLotAdmin(StaffScopedAdmin):
     list_display = ["member", "source", "credits_granted", "remaining", "expires_at", "expired_at", "created_at"]
     list_filter = ["source"]
-    search_fields = ["member__user__email"]
+    search_fields = ["member__last_name"]  # searched through member_search (get_search_results)
+    search_help_text = "Member's name, email or phone; yilmaz finds Yılmaz."
     list_select_related = ["member__user"]
     allow_add = False
     allow_delete = False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.member_search(queryset, search_term, path="member__"), False
 
 
 @admin.register(CreditTransaction)
@@ -347,7 +351,8 @@ class CreditTransactionAdmin(StaffScopedAdmin):
         "performed_by",
     ]
     list_filter = ["type", "created_at"]
-    search_fields = ["member__user__email", "description"]
+    search_fields = ["description"]  # and the member, through member_search (get_search_results)
+    search_help_text = "Member's name, email or phone (yilmaz finds Yılmaz), or words of the description."
     list_select_related = ["member__user", "performed_by"]
     date_hierarchy = "created_at"
     allow_add = False
@@ -358,3 +363,8 @@ class CreditTransactionAdmin(StaffScopedAdmin):
 
     def get_actions(self, request):
         return {}
+
+    def get_search_results(self, request, queryset, search_term):
+        by_description, _ = super().get_search_results(request, queryset, search_term)
+        by_member = selectors.member_search(queryset, search_term, path="member__")
+        return by_member | by_description, False

@@ -12,11 +12,16 @@ def member_list(*, organization: Organization) -> QuerySet[Member]:
     return Member.objects.filter(organization=organization).select_related("user").order_by("-created_at", "pk")
 
 
-def member_search(queryset: QuerySet[Member], q: str) -> QuerySet[Member]:
-    """Members matching every word of `q` in this studio's names and phone (Turkish letters
-    and case folded: `yilmaz` finds "Yılmaz", DOMAIN.md 16) or in the email."""
+def member_search(queryset: QuerySet, q: str, *, path: str = "") -> QuerySet:
+    """Rows whose member matches every word of `q` in this studio's names and phone (Turkish
+    letters and case folded: `yilmaz` finds "Yılmaz", DOMAIN.md 16) or in the email.
+
+    `path` leads from the queryset's model to the member (`"member__"` for lots, ledger rows,
+    bookings, redemptions), so every admin search by rider uses the same rule."""
     for word in fold(q).split():
-        queryset = queryset.filter(Q(search_key__contains=word) | Q(user__email__contains=word))
+        queryset = queryset.filter(
+            Q(**{f"{path}search_key__contains": word}) | Q(**{f"{path}user__email__contains": word})
+        )
     return queryset
 
 

@@ -227,3 +227,18 @@ def test_search_key_follows_a_rename(api, admin_a, turkish_riders):
 def test_search_never_matches_another_studios_record(api, admin_a, org_b, turkish_riders):
     MemberFactory(organization=org_b, user=turkish_riders[2].user, first_name="Gizli", last_name="Ad")
     assert api(admin_a).get("/api/members", {"q": "gizli"}).json()["count"] == 0
+
+
+@pytest.mark.parametrize("screen", ["members_app_creditlot_changelist", "members_app_credittransaction_changelist"])
+def test_ledger_screens_find_a_rider_by_a_loosely_typed_name(admin_a, org_a, turkish_riders, screen):
+    from members_app import services
+
+    for rider in turkish_riders:
+        services.credit_adjustment_create(organization=org_a, member_id=rider.pk, amount=1, reason="Welcome")
+    client = Client()
+    client.force_login(admin_a)
+    for q in ("SAHIN", "şahin"):
+        rows = client.get(reverse(f"admin:{screen}"), {"q": q}).context["cl"].result_list
+        assert {row.member_id for row in rows} == {turkish_riders[1].pk}
+    rows = client.get(reverse("admin:members_app_credittransaction_changelist"), {"q": "welcome"})
+    assert len(rows.context["cl"].result_list) == 3
