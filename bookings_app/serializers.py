@@ -8,6 +8,7 @@ from rest_framework.settings import api_settings
 
 from bookings_app.models import AllAccessUsage, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
 from bookings_app.services import PAYMENT_METHODS
+from spinning.limits import LONG_TEXT_MAX_LENGTH
 
 
 # --- schedule ---------------------------------------------------------------------------------------
@@ -33,6 +34,10 @@ class RideClassSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "description": {"max_length": LONG_TEXT_MAX_LENGTH},
+            "description_tr": {"max_length": LONG_TEXT_MAX_LENGTH},
+        }
 
 
 class InstructorSerializer(serializers.ModelSerializer):
@@ -40,6 +45,7 @@ class InstructorSerializer(serializers.ModelSerializer):
         model = Instructor
         fields = ["id", "name", "bio", "is_active"]
         read_only_fields = ["id"]
+        extra_kwargs = {"bio": {"max_length": LONG_TEXT_MAX_LENGTH}}
 
 
 class SeatSerializer(serializers.ModelSerializer):

@@ -1,6 +1,9 @@
 from rest_framework import serializers
 
-from members_app.models import LANGUAGES, CreditPriceChange, CreditTransaction, Member, Organization
+from members_app.models import LANGUAGES, CreditPriceChange, CreditTransaction, Member, Organization, User
+from spinning.limits import PASSWORD_MAX_LENGTH
+
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -29,13 +32,17 @@ class MemberSerializer(serializers.ModelSerializer):
 
 
 class MemberCreateSerializer(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
     language = serializers.ChoiceField(choices=LANGUAGES, required=False, allow_null=True, default=None)
     password = serializers.CharField(
-        required=False, allow_blank=True, write_only=True, style={"input_type": "password"}
+        max_length=PASSWORD_MAX_LENGTH,
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        style={"input_type": "password"},
     )
 
 
@@ -62,8 +69,8 @@ class MemberSelfUpdateSerializer(serializers.Serializer):
 
 
 class RegisterSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, write_only=True, style={"input_type": "password"})
     first_name = serializers.CharField(max_length=150)
     last_name = serializers.CharField(max_length=150)
     phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
@@ -76,8 +83,8 @@ class RegisterResponseSerializer(serializers.Serializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    email = serializers.EmailField()
-    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    password = serializers.CharField(max_length=PASSWORD_MAX_LENGTH, write_only=True, style={"input_type": "password"})
 
 
 class TokenResponseSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from packages_app.models import Coupon, Package, Redemption
 from packages_app.pricing import package_pricing
 from spinning import clock
+from spinning.limits import LONG_TEXT_MAX_LENGTH
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -81,8 +82,8 @@ class PackageWriteSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
     name_tr = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
-    description_tr = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    description_tr = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, required=False, allow_blank=True)
     type = serializers.ChoiceField(choices=Package.Type.choices)
     price = serializers.DecimalField(**MONEY)
     credits = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100000)
@@ -180,8 +181,8 @@ class CouponWriteSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=64)
     name = serializers.CharField(max_length=200)
     name_tr = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
-    description_tr = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, required=False, allow_blank=True)
+    description_tr = serializers.CharField(max_length=LONG_TEXT_MAX_LENGTH, required=False, allow_blank=True)
     coupon_type = serializers.ChoiceField(choices=Coupon.Type.choices)
     discount_type = serializers.ChoiceField(choices=Coupon.DiscountType.choices, required=False, allow_null=True)
     discount_value = serializers.DecimalField(**MONEY, required=False, allow_null=True)

@@ -12,7 +12,7 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DatabaseError, OperationalError
+from django.db import DatabaseError, DataError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -94,6 +94,19 @@ class ServiceUnavailable(DomainError):
     status = 503
     code = "service_unavailable"
     detail = "The service is temporarily unavailable; please retry."
+
+
+class NullCharacter(BadRequest):
+    """U+0000 in a path, a query parameter, a header, a form field or a JSON string: no text
+    column can hold it (PostgreSQL refuses it outright), so every input refuses it up front."""
+
+    code = "null_character"
+    detail = "The request contains a NUL character (U+0000), which no text may hold."
+
+
+class TooDeeplyNested(BadRequest):
+    code = "too_deeply_nested"
+    detail = "The JSON body is nested too deeply."
 
 
 class IdempotencyKeyReused(Conflict):
@@ -196,6 +209,12 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
             error_body("out_of_range", "A date or number in the request is out of the supported range."),
             headers,
         )
+    if isinstance(exc, DataError):
+        # A value the database cannot store (a string past its column, a number past its type).
+        # Serializers bound every string and number first (a test walks them all); this is the
+        # safety net, so a field that slips through is a 400 naming nothing, never a 500.
+        logger.warning("value refused by the database: %s", exc)
+        return 400, error_body("invalid_value", "A value in the request cannot be stored."), headers
     if isinstance(exc, DatabaseError) and isinstance(exc, OperationalError):
         logger.warning("database unavailable: %s", exc)
         return 503, error_body(ServiceUnavailable.code, ServiceUnavailable.detail), {"Retry-After": "2"}
