@@ -8,11 +8,12 @@ from django.urls import reverse
 from members_app import selectors, services
 from members_app.admin_base import PersonByEmailForm, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
 from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from spinning.admin_safety import SafeAdminMixin
 from spinning.errors import DomainError
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(SafeAdminMixin, DjangoUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "first_name", "last_name"]

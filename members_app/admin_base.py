@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
 from members_app.models import Organization, StaffRole, User
+from spinning.admin_safety import SafeAdminMixin
 
 ADMIN = StaffRole.Role.ADMIN
 FRONT_DESK = StaffRole.Role.FRONT_DESK
@@ -90,7 +91,7 @@ class PersonByEmailForm(forms.ModelForm):
         return cleaned
 
 
-class TenantScopedAdmin(admin.ModelAdmin):
+class TenantScopedAdmin(SafeAdminMixin, admin.ModelAdmin):
     #: roles that may see this screen / change its rows
     view_roles: frozenset = frozenset({ADMIN})
     write_roles: frozenset = frozenset({ADMIN})
