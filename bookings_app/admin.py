@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -58,17 +59,13 @@ class StudioDayFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
+        tz_name = _studio_tz(request)
         try:
             day = date.fromisoformat(self.value())
-        except ValueError:
-            return queryset.none()
-        tz_name = _studio_tz(request)
-        return queryset.filter(
-            **{
-                f"{self.field}__gte": clock.start_of_local_day(day, tz_name),
-                f"{self.field}__lt": clock.end_of_local_day(day, tz_name),
-            }
-        )
+            start, end = clock.start_of_local_day(day, tz_name), clock.end_of_local_day(day, tz_name)
+        except (ValueError, OverflowError) as exc:  # not a date, or its day ends past the calendar
+            raise IncorrectLookupParameters(exc) from None
+        return queryset.filter(**{f"{self.field}__gte": start, f"{self.field}__lt": end})
 
 
 class BookingDayFilter(StudioDayFilter):
@@ -415,13 +412,21 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
         organization = session.organization
         if request.method == "POST":
             op, booking_id = request.POST.get("op"), request.POST.get("booking")
-            allowed = {"check_in": EVERYONE, "no_show": STAFF, "cancel_refund": STAFF, "cancel_no_refund": STAFF}
+            allowed = {
+                "check_in": EVERYONE,
+                "undo_check_in": EVERYONE,
+                "no_show": STAFF,
+                "cancel_refund": STAFF,
+                "cancel_no_refund": STAFF,
+            }
             if op not in allowed or not self._can(request, session, allowed[op]):
                 messages.error(request, "You may not do that.")
             else:
                 try:
                     if op == "check_in":
                         services.booking_check_in(organization=organization, booking_id=booking_id)
+                    elif op == "undo_check_in":
+                        services.booking_undo_check_in(organization=organization, booking_id=booking_id)
                     elif op == "no_show":
                         services.booking_mark_no_show(organization=organization, booking_id=booking_id)
                     else:
@@ -443,6 +448,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
             "session": session,
             "bookings": bookings,
             "is_staff": self._can(request, session, STAFF),
+            "check_in_open": services.check_in_is_open(session=session, organization=organization, now=clock.now()),
             "opts": self.model._meta,
             "original": session,
         }
@@ -494,7 +500,7 @@ class BookingAdmin(TenantScopedAdmin):
         "created_at",
     ]
     fields = readonly_fields
-    actions = ["check_in", "mark_no_show", "cancel_with_refund", "cancel_without_refund"]
+    actions = ["check_in", "undo_check_in", "mark_no_show", "cancel_with_refund", "cancel_without_refund"]
 
     def has_change_permission(self, request, obj=None):
         return False  # read-only form; the actions below change bookings through the services
@@ -540,6 +546,16 @@ class BookingAdmin(TenantScopedAdmin):
             EVERYONE,
             lambda b: services.booking_check_in(organization=b.organization, booking_id=b.pk),
             "Checked in",
+        )
+
+    @admin.action(description="Undo check-in", permissions=["checkin"])
+    def undo_check_in(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            EVERYONE,
+            lambda b: services.booking_undo_check_in(organization=b.organization, booking_id=b.pk),
+            "Check-in undone",
         )
 
     @admin.action(description="Mark no-show", permissions=["staff"])

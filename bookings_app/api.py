@@ -4,7 +4,7 @@ its constraints, so those viewsets save through their serializers (docs/bookings
 
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -262,7 +262,7 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
     lookup_value_regex = UUID_REGEX
 
     def get_permissions(self):
-        if self.action == "check_in":
+        if self.action in ("check_in", "undo_check_in"):
             return [IsStaffOrInstructor()]
         if self.action == "no_show":
             return [IsStaff()]
@@ -348,10 +348,42 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(booking.pk)
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
+    @extend_schema(
+        summary="Check a rider in",
+        description="Staff or the session's instructor check a confirmed booking in, inside the "
+        "check-in window: from `check_in_opens_minutes` before the start until the no-show time "
+        "(`ends_at + no_show_grace_minutes`). Checking in twice changes nothing.",
+        request=None,
+        responses={
+            200: BookingSerializer,
+            404: OpenApiResponse(description="`not_found`: no such booking in this studio."),
+            409: OpenApiResponse(
+                description="`check_in_not_open`: outside the check-in window; "
+                "`invalid_state`: the booking is not confirmed (cancelled, no-show, completed)."
+            ),
+        },
+    )
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
         booking = services.booking_check_in(organization=self.organization, booking_id=pk)
+        return self._render(booking.pk)
+
+    @extend_schema(
+        summary="Undo a check-in",
+        description="Staff or the session's instructor undo a check-in made by mistake, until "
+        "the session is closed; the booking answers with `checked_in_at` null.",
+        request=None,
+        responses={
+            200: BookingSerializer,
+            404: OpenApiResponse(description="`not_found`: no such booking in this studio."),
+            409: OpenApiResponse(
+                description="`invalid_state`: the booking is not checked in, or its session is closed."
+            ),
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="undo-check-in")
+    def undo_check_in(self, request, pk=None):
+        booking = services.booking_undo_check_in(organization=self.organization, booking_id=pk)
         return self._render(booking.pk)
 
     @extend_schema(request=None, responses={200: BookingSerializer})

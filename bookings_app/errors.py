@@ -6,6 +6,7 @@ from spinning.errors import Conflict
 __all__ = [
     "AlreadyBooked",
     "BookingNotOpen",
+    "CheckInNotOpen",
     "DailyLimitReached",
     "FriendPassUnavailable",
     "HostBookingRequired",
@@ -61,3 +62,8 @@ class FriendPassUnavailable(Conflict):
 class HostBookingRequired(Conflict):
     code = "host_booking_required"
     detail = "A friend-pass guest needs the member's own live booking on the same session."
+
+
+class CheckInNotOpen(Conflict):
+    code = "check_in_not_open"
+    detail = "Check-in is open from check_in_opens_minutes before the start until the no-show time."

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.db.models import OuterRef, QuerySet, Subquery
-from django.utils.dateparse import parse_date, parse_datetime
 
 from bookings_app.models import LIVE, AllAccessUsage, Booking, Seat, SeatLayout, Session
 from members_app.models import Member, Organization
@@ -17,52 +16,22 @@ from spinning.errors import Invalid, NotFound
 
 
 # --- time helpers ------------------------------------------------------------------------------
-def parse_moment(value: str, *, tz_name: str, field: str, end: bool) -> tuple[datetime, bool]:
-    """`from`/`to` query values: a studio-local date (inclusive) or an ISO-8601 timestamp.
-
-    Returns (instant, is_date). For a date, `from` is its local midnight and `to` the next
-    local midnight (exclusive bound), so a whole local day is covered. A timestamp without an
-    offset is read as studio-local time.
-    """
-    value = (value or "").strip()
-    try:
-        parsed_date = parse_date(value) if len(value) == 10 else None
-    except ValueError:
-        parsed_date = None
-    try:
-        if parsed_date is not None:
-            if end:
-                return _on_calendar(clock.end_of_local_day(parsed_date, tz_name)), True
-            return _on_calendar(clock.start_of_local_day(parsed_date, tz_name)), True
-        try:
-            moment = parse_datetime(value.replace(" ", "+") if "T" in value and " " in value else value)
-        except ValueError:
-            moment = None
-        if moment is None:
-            raise Invalid({field: "Use a date (YYYY-MM-DD) or an ISO-8601 timestamp."})
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(tz_name))
-        return _on_calendar(moment), False
-    except OverflowError:
-        raise Invalid({field: "Outside the supported calendar (years 1 to 9999, in UTC too)."}) from None
-
-
-def _on_calendar(moment: datetime) -> datetime:
-    """The instant itself, once it is known to exist in UTC too (the database compares in UTC):
-    0001-01-01 local east of Greenwich is still year 0 there. Raises OverflowError otherwise."""
-    moment.astimezone(ZoneInfo("UTC"))
-    return moment
-
-
 def filter_starts_between(queryset: QuerySet, *, field: str, organization: Organization, start=None, end=None):
     """Filter `field` (a start time) by API `from` / `to` values (dates inclusive)."""
     if start:
-        moment, _ = parse_moment(start, tz_name=organization.timezone, field="from", end=False)
+        moment, _ = _moment(start, organization=organization, param="from", end=False)
         queryset = queryset.filter(**{f"{field}__gte": moment})
     if end:
-        moment, is_date = parse_moment(end, tz_name=organization.timezone, field="to", end=True)
+        moment, is_date = _moment(end, organization=organization, param="to", end=True)
         queryset = queryset.filter(**{f"{field}__lt" if is_date else f"{field}__lte": moment})
     return queryset
+
+
+def _moment(value: str, *, organization: Organization, param: str, end: bool) -> tuple[datetime, bool]:
+    try:
+        return clock.parse_moment(value, tz_name=organization.timezone, end=end)
+    except clock.BadMoment as exc:
+        raise Invalid({param: str(exc)}) from None
 
 
 def member_has_priority(*, member: Member | None, now: datetime) -> bool:
@@ -186,13 +155,3 @@ def all_access_usage_list(*, organization: Organization, redemption: Redemption)
     return AllAccessUsage.objects.filter(organization=organization, redemption=redemption).order_by(
         "usage_date", "slot", "pk"
     )
-
-
-def local_week(day: date, tz_name: str) -> tuple[datetime, datetime]:
-    """Monday 00:00 to the next Monday 00:00, studio-local (the admin's week view)."""
-    monday = day - timedelta(days=day.weekday())
-    return clock.start_of_local_day(monday, tz_name), clock.start_of_local_day(monday + timedelta(days=7), tz_name)
-
-
-def local_time(moment: datetime, tz_name: str) -> time:
-    return moment.astimezone(ZoneInfo(tz_name)).time()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import datetime
 
 import django_filters
-from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework.exceptions import ValidationError
 
 from packages_app.models import Coupon, Package, Redemption
@@ -31,28 +30,11 @@ class CouponFilter(django_filters.FilterSet):
         fields = ["is_active", "coupon_type"]
 
 
-def _is_date(value: str) -> bool:
-    return len(value) == 10 and value[4] == "-" and value[7] == "-"
-
-
-def parse_moment(value: str, *, tz_name: str, end: bool, field: str) -> datetime:
-    """A studio-local date (whole day, inclusive) or an ISO-8601 timestamp with offset."""
-    value = (value or "").strip()
+def _moment(value: str, *, tz_name: str, end: bool, field: str) -> tuple[datetime, bool]:
     try:
-        if _is_date(value):
-            day = parse_date(value)
-            if isinstance(day, date):
-                moment = clock.end_of_local_day(day, tz_name) if end else clock.start_of_local_day(day, tz_name)
-                moment.astimezone(UTC)  # the database compares in UTC: it must exist there too
-                return moment
-        else:
-            moment = parse_datetime(value)
-            if moment is not None and moment.tzinfo is not None:
-                moment.astimezone(UTC)
-                return moment
-    except (ValueError, OverflowError):
-        pass
-    raise ValidationError({field: ["A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp with its offset."]})
+        return clock.parse_moment(value, tz_name=tz_name, end=end)
+    except clock.BadMoment as exc:
+        raise ValidationError({field: [str(exc)]}) from None
 
 
 class RedemptionFilter(django_filters.FilterSet):
@@ -72,10 +54,11 @@ class RedemptionFilter(django_filters.FilterSet):
         return resolve_tenant(self.request).organization.timezone
 
     def filter_from(self, queryset, name, value):
-        return queryset.filter(redeemed_at__gte=parse_moment(value, tz_name=self._tz(), end=False, field=name))
+        moment, _ = _moment(value, tz_name=self._tz(), end=False, field=name)
+        return queryset.filter(redeemed_at__gte=moment)
 
     def filter_to(self, queryset, name, value):
-        moment = parse_moment(value, tz_name=self._tz(), end=True, field=name)
-        if _is_date(value.strip()):
+        moment, is_date = _moment(value, tz_name=self._tz(), end=True, field=name)
+        if is_date:
             return queryset.filter(redeemed_at__lt=moment)  # up to the next local midnight
         return queryset.filter(redeemed_at__lte=moment)

@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 
 def now() -> datetime:
@@ -31,3 +32,45 @@ def end_of_local_day(day: date, tz_name: str) -> datetime:
 def span_end(first_day: date, days: int, tz_name: str) -> datetime:
     """A span of N days counts the first: N days from the 1st run to the end of the Nth."""
     return end_of_local_day(first_day + timedelta(days=days - 1), tz_name)
+
+
+class BadMoment(ValueError):
+    """A `from`/`to` value that is neither a date nor a timestamp on the calendar."""
+
+
+def parse_moment(value: str, *, tz_name: str, end: bool) -> tuple[datetime, bool]:
+    """The one reading of a `from` / `to` query value (API.md): a studio-local date `YYYY-MM-DD`
+    (inclusive) or an ISO-8601 timestamp. Returns (instant, is_date).
+
+    - A date: `from` is its local midnight, `to` the next local midnight, an exclusive bound
+      (filter with `<`), so the whole local day is covered, 23- and 25-hour days included.
+    - A timestamp with its offset is that instant (a `+` that a query string decoded into a space
+      is put back); one without an offset is read as studio-local wall time.
+    - Anything else, or an instant that does not exist in UTC too (year 1 east of Greenwich, the
+      day after 9999-12-31): `BadMoment`, which callers answer as a 400 naming the parameter.
+    """
+    value = (value or "").strip()
+    try:
+        if len(value) == 10:
+            day = parse_date(value)
+            if day is None:
+                raise BadMoment("Use a date (YYYY-MM-DD) or an ISO-8601 timestamp.")
+            moment = end_of_local_day(day, tz_name) if end else start_of_local_day(day, tz_name)
+            is_date = True
+        else:
+            if "T" in value and " " in value:
+                value = value.replace(" ", "+")
+            moment = parse_datetime(value)
+            if moment is None:
+                raise BadMoment("Use a date (YYYY-MM-DD) or an ISO-8601 timestamp.")
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=ZoneInfo(tz_name))
+            is_date = False
+        moment.astimezone(ZoneInfo("UTC"))  # the database compares in UTC: it must exist there
+    except BadMoment:
+        raise
+    except ValueError:
+        raise BadMoment("Use a date (YYYY-MM-DD) or an ISO-8601 timestamp.") from None
+    except OverflowError:
+        raise BadMoment("Outside the supported calendar (years 1 to 9999, in UTC too).") from None
+    return moment, is_date

@@ -20,6 +20,14 @@ def lock(queryset: QuerySet) -> QuerySet:
     return queryset.select_for_update(of=("self",)).order_by("pk")
 
 
+def lock_skip_locked(queryset: QuerySet) -> QuerySet:
+    """For jobs: lock the rows nobody else holds and leave the others for the next run, so a job
+    never queues behind live traffic (`SELECT ... FOR UPDATE SKIP LOCKED OF <table>`)."""
+    if not _enabled:
+        return queryset.order_by("pk")
+    return queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+
+
 def lock_one(queryset: QuerySet, **lookup):
     """Lock and return one row (raises the model's DoesNotExist)."""
     return lock(queryset.filter(**lookup)).get()

@@ -14,25 +14,47 @@ What the database guarantees whatever the code above does (the backstops, mapped
   refunded at most once per lot.
 """
 
-from bookings_app.services._common import AUTO, PAYMENT_METHODS, _insert  # noqa: F401
-from bookings_app.services.attendance import (  # noqa: F401
+from bookings_app.services._common import AUTO, PAYMENT_METHODS
+from bookings_app.services.attendance import (
     CloseReport,
     SessionClosed,
     booking_check_in,
     booking_mark_no_show,
+    booking_undo_check_in,
+    check_in_is_open,
+    check_in_window,
     sessions_close,
 )
-from bookings_app.services.booking import (  # noqa: F401
-    booking_create,
-)
-from bookings_app.services.cancellation import (  # noqa: F401
+from bookings_app.services.booking import booking_create
+from bookings_app.services.cancellation import (
     booking_cancel,
     bookings_release_for_cancelled_redemption,
     session_cancel,
 )
-from bookings_app.services.schedule import (  # noqa: F401
+from bookings_app.services.schedule import (
     seat_layout_create,
     seat_layout_update_grid,
     session_create,
     session_update,
 )
+
+__all__ = [
+    "AUTO",
+    "PAYMENT_METHODS",
+    "CloseReport",
+    "SessionClosed",
+    "booking_cancel",
+    "booking_check_in",
+    "booking_create",
+    "booking_mark_no_show",
+    "booking_undo_check_in",
+    "bookings_release_for_cancelled_redemption",
+    "check_in_is_open",
+    "check_in_window",
+    "seat_layout_create",
+    "seat_layout_update_grid",
+    "session_cancel",
+    "session_create",
+    "session_update",
+    "sessions_close",
+]

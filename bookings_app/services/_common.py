@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 
-from bookings_app.errors import (
-    AlreadyBooked,
-    DailyLimitReached,
-    SeatTaken,
-    SessionFull,
-)
-from bookings_app.models import (
-    Booking,
-)
+from bookings_app.errors import AlreadyBooked, DailyLimitReached, SeatTaken, SessionFull
+from bookings_app.models import Booking
 from members_app.models import Member, Organization
 from packages_app.services import member_redemptions_settle
 from spinning.errors import Invalid
@@ -44,21 +37,6 @@ def _domain_error_for(exc: IntegrityError):
     if "all_access_one_use_per_date_slot" in text or "allaccessusage.redemption_id" in text:
         return DailyLimitReached()
     return None
-
-
-def _insert(obj) -> None:
-    """Insert under a savepoint so a refused constraint becomes its domain error (never a 500) and
-    the caller's transaction stays usable. The booking path does without the savepoint: its
-    inserts are the last word of a durable transaction, so `booking_create` maps the error once the
-    transaction has rolled back."""
-    try:
-        with transaction.atomic():
-            obj.save(force_insert=True)
-    except IntegrityError as exc:
-        error = _domain_error_for(exc)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def _get_in_org(model, organization: Organization, pk, field: str):

@@ -7,24 +7,9 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 
-from bookings_app.models import (
-    AllAccessUsage,
-    Booking,
-    Session,
-)
-from bookings_app.services._common import (  # noqa: F401
-    ALL_ACCESS,
-    AUTO,
-    CONFIRMED,
-    CREDIT,
-    FREE,
-    FRIEND_PASS,
-    PAYMENT_METHODS,
-    _domain_error_for,
-    _get_in_org,
-    _insert,
-    _settle,
-)
+from bookings_app.errors import CheckInNotOpen
+from bookings_app.models import AllAccessUsage, Booking, Session
+from bookings_app.services._common import CONFIRMED
 from members_app.models import Organization
 from spinning import clock, locking
 from spinning.errors import InvalidState, NotFound
@@ -40,17 +25,53 @@ def _lock_booking(organization: Organization, booking_id) -> Booking:
         raise NotFound("No such booking.") from None
 
 
+def check_in_window(*, session: Session, organization: Organization) -> tuple[datetime, datetime]:
+    """DOMAIN.md 10: check-in opens `check_in_opens_minutes` before the start and closes at the
+    no-show time, `ends_at + no_show_grace_minutes` (when `close_sessions` may close the session):
+    open for `opens <= now < closes`. The one definition: the API, the admin's roster and its
+    booking actions all check in through `booking_check_in`."""
+    opens = session.starts_at - timedelta(minutes=organization.check_in_opens_minutes)
+    closes = session.ends_at + timedelta(minutes=organization.no_show_grace_minutes)
+    return opens, closes
+
+
+def check_in_is_open(*, session: Session, organization: Organization, now: datetime) -> bool:
+    opens, closes = check_in_window(session=session, organization=organization)
+    return opens <= now < closes
+
+
 def booking_check_in(*, organization: Organization, booking_id, now: datetime | None = None) -> Booking:
-    """Staff or the instructor check a rider in (a confirmed booking; checking in twice is a no-op).
-    The booking becomes COMPLETED when the session is closed."""
+    """Staff or the instructor check a rider in: a confirmed booking, inside the check-in window
+    (else `check_in_not_open`); checking in twice is a no-op. The booking becomes COMPLETED when
+    the session is closed."""
     now = now or clock.now()
     with transaction.atomic(durable=True):
         booking = _lock_booking(organization, booking_id)
         if booking.status != CONFIRMED:
             raise InvalidState("Only a confirmed booking can be checked in.")
+        opens, closes = check_in_window(session=booking.session, organization=organization)
+        if not opens <= now < closes:
+            raise CheckInNotOpen(
+                f"Check-in for this session is open from {opens.isoformat()} until {closes.isoformat()}."
+            )
         if booking.checked_in_at is None:
             booking.checked_in_at = now
             Booking.objects.filter(pk=booking.pk).update(checked_in_at=now)
+    return booking
+
+
+def booking_undo_check_in(*, organization: Organization, booking_id) -> Booking:
+    """Undo a check-in made by mistake (DOMAIN.md 10): possible until the session is closed,
+    when the booking is still CONFIRMED; a booking not checked in, or of a closed session, is
+    `invalid_state`. The close job locks the same booking row, so the two never cross."""
+    with transaction.atomic(durable=True):
+        booking = _lock_booking(organization, booking_id)
+        if booking.status != CONFIRMED or booking.session.status != Session.Status.SCHEDULED:
+            raise InvalidState("The session is closed: its check-ins are final.")
+        if booking.checked_in_at is None:
+            raise InvalidState("This booking is not checked in.")
+        booking.checked_in_at = None
+        Booking.objects.filter(pk=booking.pk).update(checked_in_at=None)
     return booking
 
 
@@ -106,12 +127,10 @@ def sessions_close(*, organization: Organization | None = None, now: datetime | 
         if candidate.ends_at + grace > now:
             continue
         with transaction.atomic(durable=True):
-            queryset = Session.objects.filter(pk=candidate.pk, status=Session.Status.SCHEDULED)
-            if locking.locks_enabled():
-                queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-            session = queryset.first()
+            open_session = Session.objects.filter(pk=candidate.pk, status=Session.Status.SCHEDULED)
+            session = locking.lock_skip_locked(open_session).first()
             if session is None:
-                if Session.objects.filter(pk=candidate.pk, status=Session.Status.SCHEDULED).exists():
+                if open_session.exists():
                     report.skipped_busy += 1
                 continue
             bookings = list(locking.lock(Booking.objects.filter(session=session, status=CONFIRMED)))

@@ -28,7 +28,7 @@ from bookings_app.models import (
     Seat,
     Session,
 )
-from bookings_app.services._common import (  # noqa: F401
+from bookings_app.services._common import (
     ALL_ACCESS,
     AUTO,
     CONFIRMED,
@@ -37,8 +37,6 @@ from bookings_app.services._common import (  # noqa: F401
     FRIEND_PASS,
     PAYMENT_METHODS,
     _domain_error_for,
-    _get_in_org,
-    _insert,
     _settle,
 )
 from members_app.errors import InsufficientCredits, MemberInactive
@@ -307,14 +305,15 @@ def _booking_create(
         if Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
             raise AlreadyBooked()
     else:
+        # API.md: a used or expired friend pass answers first among the guest's refusals.
+        if not friend_passes:
+            raise FriendPassUnavailable()
         # 4. The host's booking (Booking comes after Session in the lock order).
         host = locking.lock_one(Booking.objects.all(), pk=host.pk)
         if host.status != CONFIRMED:
             raise HostBookingRequired()
         if Booking.objects.filter(LIVE, host_booking=host, is_guest=True).exists():
             raise AlreadyBooked("This booking already has a guest.")
-        if not friend_passes:
-            raise FriendPassUnavailable()
 
     seat = None
     cost = 1

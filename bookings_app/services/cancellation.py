@@ -12,17 +12,11 @@ from bookings_app.models import (
     Booking,
     Session,
 )
-from bookings_app.services._common import (  # noqa: F401
+from bookings_app.services._common import (
     ALL_ACCESS,
-    AUTO,
     CONFIRMED,
     CREDIT,
-    FREE,
     FRIEND_PASS,
-    PAYMENT_METHODS,
-    _domain_error_for,
-    _get_in_org,
-    _insert,
     _settle,
 )
 from members_app.models import Member, Organization, User

@@ -15,18 +15,8 @@ from bookings_app.models import (
     SeatLayout,
     Session,
 )
-from bookings_app.services._common import (  # noqa: F401
-    ALL_ACCESS,
-    AUTO,
-    CONFIRMED,
-    CREDIT,
-    FREE,
-    FRIEND_PASS,
-    PAYMENT_METHODS,
-    _domain_error_for,
+from bookings_app.services._common import (
     _get_in_org,
-    _insert,
-    _settle,
 )
 from members_app.models import Organization
 from spinning import clock, locking

@@ -582,11 +582,31 @@ def test_friend_pass_is_used_once(org, member):
     elite_30(member, now=NOW)
     host = book(member, make_session(org, in_days(2)))
     bring_guest(host)
-    with pytest.raises(AlreadyBooked):
-        bring_guest(host, guest_name="Second")
     other_host = book(member, make_session(org, in_days(3)))
     with pytest.raises(FriendPassUnavailable):
         bring_guest(other_host)
+
+
+def test_a_used_or_expired_pass_answers_before_the_hosts_guest(org, member):
+    """API.md bookings: friend_pass_unavailable before "this booking already has a guest" (it
+    used to answer already_booked for a used pass on a host that has its guest)."""
+    elite = elite_30(member, now=NOW)
+    host = book(member, make_session(org, in_days(2)))
+    bring_guest(host)
+    with pytest.raises(FriendPassUnavailable):  # used
+        bring_guest(host, guest_name="Second")
+    Redemption.objects.filter(pk=elite.pk).update(friend_pass_used_at=None, friend_pass_expires_at=NOW)
+    with pytest.raises(FriendPassUnavailable):  # expired (and the host still has its guest)
+        bring_guest(host, guest_name="Second")
+
+
+def test_a_second_pass_still_meets_the_one_guest_per_booking_rule(org, member):
+    elite_30(member, now=NOW)
+    elite_30(member, now=NOW)
+    host = book(member, make_session(org, in_days(2)))
+    bring_guest(host)
+    with pytest.raises(AlreadyBooked, match="already has a guest"):
+        bring_guest(host, guest_name="Second")
 
 
 def test_friend_pass_refusals(org, member):

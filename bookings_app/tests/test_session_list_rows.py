@@ -134,7 +134,8 @@ def test_booking_json_is_the_booking_serializers_json_in_every_state(org, layout
     )
     freed = services.booking_create(organization=org, session_id=sessions[3].pk, member_id=member.pk, now=NOW)
     services.booking_cancel(organization=org, booking_id=freed.pk, now=NOW + timedelta(microseconds=7))
-    services.booking_check_in(organization=org, booking_id=ridden.pk, now=NOW + timedelta(seconds=1))
+    arrival = sessions[2].starts_at - timedelta(minutes=5)
+    services.booking_check_in(organization=org, booking_id=ridden.pk, now=arrival)
     fresh = [host, guest, plain, ridden]  # as the service returned them
     stored = [selectors.booking_get(organization=org, booking_id=b.pk) for b in (host, guest, plain, ridden, freed)]
     for booking in [*fresh, *stored]:

@@ -108,3 +108,63 @@ def test_now_is_aware_utc_and_follows_time_machine():
         assert now == utc(2026, 3, 10, 20, 59, 59)
         assert now.utcoffset() == timedelta(0)
         assert clock.local_date(now, "Europe/Istanbul") == date(2026, 3, 10)
+
+
+# --- parse_moment: the one reading of `from` / `to` ------------------------------------------------
+IST = "Europe/Istanbul"
+BERLIN = "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    "value, end, expected",
+    [
+        ("2026-03-10", False, utc(2026, 3, 9, 21)),  # local midnight
+        ("2026-03-10", True, utc(2026, 3, 10, 21)),  # the next local midnight (exclusive)
+        ("2026-03-10T23:59:59+03:00", True, utc(2026, 3, 10, 20, 59, 59)),
+        ("2026-03-11T00:00:00+03:00", False, utc(2026, 3, 10, 21)),
+        ("2026-03-10T23:59:00", True, utc(2026, 3, 10, 20, 59)),  # no offset: studio-local
+        ("2026-03-10T18:00:00 03:00", False, utc(2026, 3, 10, 15)),  # a `+` the query decoded
+        ("2026-03-10T18:00:00Z", False, utc(2026, 3, 10, 18)),
+        (" 2026-03-10 ", False, utc(2026, 3, 9, 21)),
+    ],
+)
+def test_parse_moment(value, end, expected):
+    moment, is_date = clock.parse_moment(value, tz_name=IST, end=end)
+    assert moment == expected
+    assert is_date == (len(value.strip()) == 10)
+
+
+def test_parse_moment_days_of_23_and_25_hours():
+    start, _ = clock.parse_moment("2026-03-29", tz_name=BERLIN, end=False)
+    end, _ = clock.parse_moment("2026-03-29", tz_name=BERLIN, end=True)
+    assert hours_between(start, end) == timedelta(hours=23)
+    start, _ = clock.parse_moment("2026-10-25", tz_name=BERLIN, end=False)
+    end, _ = clock.parse_moment("2026-10-25", tz_name=BERLIN, end=True)
+    assert hours_between(start, end) == timedelta(hours=25)
+
+
+@pytest.mark.parametrize(
+    "value, end",
+    [
+        ("", False),
+        ("tomorrow", False),
+        ("2026-13-01", False),
+        ("2026-02-30", False),
+        ("2026-3-1xxx", False),
+        ("9999-12-31", True),  # its end is past the calendar
+        ("0001-01-01", False),  # local midnight east of Greenwich is year 0 in UTC
+        ("0001-01-01T00:00:00+03:00", False),
+        ("9999-12-31T23:59:59-05:00", False),
+        ("2026-03-10T25:00:00", False),
+    ],
+)
+def test_parse_moment_refuses_what_is_not_on_the_calendar(value, end):
+    with pytest.raises(clock.BadMoment):
+        clock.parse_moment(value, tz_name=IST, end=end)
+
+
+def test_parse_moment_edges_of_the_calendar_that_exist():
+    assert clock.parse_moment("9999-12-31", tz_name="UTC", end=False)[0] == utc(9999, 12, 31)
+    assert clock.parse_moment("0001-01-01", tz_name="America/New_York", end=False)[0] == datetime(
+        1, 1, 1, tzinfo=ZoneInfo("America/New_York")
+    )
