@@ -14,6 +14,7 @@ tests/browser/screenshots/ (BROWSER_SCREENSHOTS=all keeps one per step as well).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
@@ -25,6 +26,7 @@ from members_app.models import Member, Organization
 from members_app.seeds import FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD
 from packages_app import services as package_services
 from packages_app.models import Coupon, Package, Redemption
+from spinning import clock
 
 from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
 
@@ -223,6 +225,9 @@ def test_admin_opens_a_sessions_roster_and_checks_a_rider_in(page, studio):
     )
     assert booking.checked_in_at is None
     session: Session = booking.session
+    # Check-in opens check_in_opens_minutes before the start (DOMAIN.md 10): the ride starts soon.
+    soon = clock.now() + timedelta(minutes=20)
+    Session.objects.filter(pk=session.pk).update(starts_at=soon, ends_at=soon + timedelta(minutes=50))
 
     login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
     page.goto(f"/admin/bookings_app/session/{session.pk}/change/")
@@ -236,6 +241,7 @@ def test_admin_opens_a_sessions_roster_and_checks_a_rider_in(page, studio):
     expect(success_message(page)).to_contain_text("Done.")
     row = page.locator("#roster tbody tr", has_text=booking.member.full_name)
     expect(row.get_by_role("button", name="Check in")).to_have_count(0)
+    expect(row.get_by_role("button", name="Undo check-in")).to_have_count(1)
     page.shot("checked-in")
 
     booking.refresh_from_db()
