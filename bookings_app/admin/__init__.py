@@ -1,0 +1,30 @@
+"""The studio's admin for the schedule and bookings, scoped to the staff user's studio.
+
+ADMIN: everything. FRONT_DESK: sessions and bookings (cancel, check-in, no-show; not the room
+or the timetable's reference data). INSTRUCTOR: sessions, rosters and check-in. Every change of a
+booking or a session goes through bookings_app.services (never a model save).
+"""
+
+from bookings_app.admin.bookings import BookingAdmin
+from bookings_app.admin.common import EVERYONE, STAFF, BookingDayFilter, ServiceRefusalMixin, StudioDayFilter
+from bookings_app.admin.reference import InstructorAdmin, InstructorForm, LocationAdmin, RideClassAdmin
+from bookings_app.admin.seat_layouts import SeatInline, SeatLayoutAdmin
+from bookings_app.admin.sessions import RosterInline, SessionAdmin, SessionForm
+
+__all__ = [
+    "EVERYONE",
+    "STAFF",
+    "BookingAdmin",
+    "BookingDayFilter",
+    "InstructorAdmin",
+    "InstructorForm",
+    "LocationAdmin",
+    "RideClassAdmin",
+    "RosterInline",
+    "SeatInline",
+    "SeatLayoutAdmin",
+    "ServiceRefusalMixin",
+    "SessionAdmin",
+    "SessionForm",
+    "StudioDayFilter",
+]

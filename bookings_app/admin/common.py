@@ -1,0 +1,76 @@
+"""Shared pieces of the bookings admin: roles, studio-local days, refusals shown as messages."""
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.shortcuts import redirect
+
+from members_app.admin_base import ADMIN, FRONT_DESK, INSTRUCTOR, orgs_with_role
+from members_app.models import Organization
+from spinning import clock
+from spinning.errors import DomainError
+
+STAFF = frozenset({ADMIN, FRONT_DESK})
+EVERYONE = frozenset({ADMIN, FRONT_DESK, INSTRUCTOR})
+
+
+def _studio_tz(request) -> str:
+    """The time zone the admin shows days in: the staff user's (first) studio."""
+    org_ids = orgs_with_role(request, EVERYONE)
+    organization = Organization.objects.filter(pk__in=org_ids).first() if org_ids else Organization.objects.first()
+    return organization.timezone if organization else "UTC"
+
+
+def _local(moment, tz_name):
+    return moment.astimezone(ZoneInfo(tz_name))
+
+
+def _report(request, exc: DomainError, what: str) -> None:
+    messages.error(request, f"{what}: {exc.detail} ({exc.code})")
+
+
+class StudioDayFilter(admin.SimpleListFilter):
+    """Sessions by studio-local day: yesterday, today and the next 13 days."""
+
+    title = "day"
+    parameter_name = "day"
+    field = "starts_at"
+
+    def lookups(self, request, model_admin):
+        tz_name = _studio_tz(request)
+        today = clock.local_date(clock.now(), tz_name)
+        days = [today + timedelta(days=offset) for offset in range(-1, 14)]
+        names = {today: "Today", today + timedelta(days=1): "Tomorrow", today - timedelta(days=1): "Yesterday"}
+        return [(day.isoformat(), names.get(day, f"{day:%a %d %b}")) for day in days]
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        tz_name = _studio_tz(request)
+        try:
+            day = date.fromisoformat(self.value())
+            start, end = clock.start_of_local_day(day, tz_name), clock.end_of_local_day(day, tz_name)
+        except (ValueError, OverflowError) as exc:  # not a date, or its day ends past the calendar
+            raise IncorrectLookupParameters(exc) from None
+        return queryset.filter(**{f"{self.field}__gte": start, f"{self.field}__lt": end})
+
+
+class BookingDayFilter(StudioDayFilter):
+    title = "session day"
+    parameter_name = "session_day"
+    field = "session__starts_at"
+
+
+class ServiceRefusalMixin:
+    """A service refusing an admin save (e.g. a capacity above the room's bikes) becomes an error
+    message on the same form instead of a 500; the service's transaction wrote nothing."""
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            detail = f"{exc.detail} {exc.fields}" if exc.fields else exc.detail
+            messages.error(request, f"Not saved: {detail} ({exc.code})")
+            return redirect(request.get_full_path())

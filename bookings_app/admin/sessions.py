@@ -1,0 +1,247 @@
+"""Sessions: the list, the form (created through the services) and the roster page."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from bookings_app import selectors, services
+from bookings_app.admin.common import EVERYONE, STAFF, ServiceRefusalMixin, StudioDayFilter, _local, _report
+from bookings_app.models import LIVE, Booking, Session
+from members_app.admin_base import ADMIN, TenantScopedAdmin, orgs_with_role
+from spinning import clock
+from spinning.errors import DomainError
+
+
+class RosterInline(admin.TabularInline):
+    """Who rides: live bookings, read-only here; check-in and no-show are on the roster page and
+    as actions of the booking list."""
+
+    model = Booking
+    fk_name = "session"
+    fields = ["seat", "rider", "guest_name", "status", "payment_type", "credits_used", "checked_in_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    max_num = 0
+    verbose_name = "rider"
+    verbose_name_plural = "Roster (live bookings)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(LIVE).select_related("member__user", "seat")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    @admin.display(description="Rider")
+    def rider(self, obj):
+        return obj.member.full_name
+
+
+class SessionForm(forms.ModelForm):
+    class Meta:
+        model = Session
+        fields = [
+            "organization",
+            "ride_class",
+            "instructor",
+            "location",
+            "seat_layout",
+            "starts_at",
+            "ends_at",
+            "capacity",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "capacity" in self.fields:
+            self.fields["capacity"].required = False
+            self.fields["capacity"].help_text = "Empty: every bookable bike of the layout."
+
+
+@admin.register(Session)
+class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
+    view_roles = EVERYONE
+    write_roles = frozenset({ADMIN})
+    form = SessionForm
+    list_display = ["day", "time", "ride_class", "instructor", "location", "booked", "status", "roster_link"]
+    list_filter = [StudioDayFilter, "status", "location", "instructor"]
+    list_select_related = ["ride_class", "instructor", "location", "organization"]
+    search_fields = ["ride_class__name", "instructor__name"]
+    ordering = ["starts_at"]
+    inlines = [RosterInline]
+    actions = ["cancel_sessions"]
+    allow_delete = False
+    saves_through_service = True
+    change_form_template = "admin/bookings_app/session/change_form.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["status", "booked_count"]
+        return [
+            "organization",
+            "location",
+            "seat_layout",
+            "starts_at",
+            "ends_at",
+            "status",
+            "booked_count",
+            "cancelled_at",
+        ]
+
+    def get_fields(self, request, obj=None):
+        base = [
+            "organization",
+            "ride_class",
+            "instructor",
+            "location",
+            "seat_layout",
+            "starts_at",
+            "ends_at",
+            "capacity",
+        ]
+        return base + (["status", "booked_count", "cancelled_at"] if obj is not None else [])
+
+    @admin.display(description="Day", ordering="starts_at")
+    def day(self, obj):
+        return f"{_local(obj.starts_at, obj.organization.timezone):%a %d %b %Y}"
+
+    @admin.display(description="Time")
+    def time(self, obj):
+        tz = obj.organization.timezone
+        return f"{_local(obj.starts_at, tz):%H:%M}-{_local(obj.ends_at, tz):%H:%M}"
+
+    @admin.display(description="Booked / capacity")
+    def booked(self, obj):
+        return f"{obj.booked_count} / {obj.capacity}"
+
+    @admin.display(description="Roster")
+    def roster_link(self, obj):
+        return format_html(
+            '<a href="{}">Roster & check-in</a>', reverse("admin:bookings_app_session_roster", args=[obj.pk])
+        )
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            session = services.session_create(
+                organization=obj.organization,
+                class_id=obj.ride_class_id,
+                instructor_id=obj.instructor_id,
+                location_id=obj.location_id,
+                seat_layout_id=obj.seat_layout_id,
+                starts_at=obj.starts_at,
+                ends_at=obj.ends_at,
+                capacity=form.cleaned_data.get("capacity"),
+            )
+            obj.pk, obj.capacity = session.pk, session.capacity
+            obj._state.adding = False
+            overlapping = Session.objects.filter(
+                organization=obj.organization,
+                location=obj.location,
+                status=Session.Status.SCHEDULED,
+                starts_at__lt=obj.ends_at,
+                ends_at__gt=obj.starts_at,
+            ).exclude(pk=obj.pk)
+            if overlapping.exists():
+                messages.warning(request, "Another session overlaps this one at the same location.")
+            return
+        data = {}
+        if "ride_class" in form.changed_data:
+            data["class_id"] = obj.ride_class_id
+        if "instructor" in form.changed_data:
+            data["instructor_id"] = obj.instructor_id
+        if "capacity" in form.changed_data and obj.capacity:
+            data["capacity"] = obj.capacity
+        if data:
+            services.session_update(organization=obj.organization, session_id=obj.pk, data=data)
+
+    def _can(self, request, obj, roles) -> bool:
+        if self._is_super(request):
+            return True
+        return obj.organization_id in orgs_with_role(request, roles)
+
+    @admin.action(description="Cancel the selected sessions (every booking refunded)")
+    def cancel_sessions(self, request, queryset):
+        done = 0
+        for session in queryset.select_related("organization"):
+            if not self._can(request, session, STAFF):
+                messages.error(request, f"{session}: only the studio's staff may cancel sessions.")
+                continue
+            try:
+                services.session_cancel(
+                    organization=session.organization, session_id=session.pk, cancelled_by=request.user
+                )
+                done += 1
+            except DomainError as exc:
+                _report(request, exc, str(session))
+        if done:
+            messages.success(request, f"Cancelled {done} session(s); every booking on them was refunded.")
+
+    def get_urls(self):
+        return [
+            path(
+                "<uuid:session_id>/roster/",
+                self.admin_site.admin_view(self.roster_view),
+                name="bookings_app_session_roster",
+            ),
+            *super().get_urls(),
+        ]
+
+    def roster_view(self, request, session_id):
+        """The instructor's and front desk's page: who rides, check in, no-show, cancel."""
+        session = self.get_queryset(request).filter(pk=session_id).select_related("ride_class", "organization").first()
+        if session is None:
+            messages.error(request, "No such session.")
+            return redirect("admin:bookings_app_session_changelist")
+        organization = session.organization
+        if request.method == "POST":
+            op, booking_id = request.POST.get("op"), request.POST.get("booking")
+            allowed = {
+                "check_in": EVERYONE,
+                "undo_check_in": EVERYONE,
+                "no_show": STAFF,
+                "cancel_refund": STAFF,
+                "cancel_no_refund": STAFF,
+            }
+            if op not in allowed or not self._can(request, session, allowed[op]):
+                messages.error(request, "You may not do that.")
+            else:
+                try:
+                    if op == "check_in":
+                        services.booking_check_in(organization=organization, booking_id=booking_id)
+                    elif op == "undo_check_in":
+                        services.booking_undo_check_in(organization=organization, booking_id=booking_id)
+                    elif op == "no_show":
+                        services.booking_mark_no_show(organization=organization, booking_id=booking_id)
+                    else:
+                        services.booking_cancel(
+                            organization=organization,
+                            booking_id=booking_id,
+                            cancelled_by=request.user,
+                            by_staff=True,
+                            refund=op == "cancel_refund",
+                        )
+                    messages.success(request, "Done.")
+                except DomainError as exc:
+                    _report(request, exc, "Refused")
+            return redirect("admin:bookings_app_session_roster", session_id=session.pk)
+        bookings = selectors.session_roster(organization=organization, session=session)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Roster: {session.ride_class.name}, {_local(session.starts_at, organization.timezone):%a %d %b %H:%M}",
+            "session": session,
+            "bookings": bookings,
+            "is_staff": self._can(request, session, STAFF),
+            "check_in_open": services.check_in_is_open(session=session, organization=organization, now=clock.now()),
+            "opts": self.model._meta,
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/bookings_app/session/roster.html", context)
