@@ -5,6 +5,8 @@ or the timetable's reference data). INSTRUCTOR: sessions, rosters and check-in. 
 booking or a session goes through bookings_app.services (never a model save).
 """
 
+from django.contrib import admin
+
 from bookings_app.admin.bookings import BookingAdmin
 from bookings_app.admin.common import EVERYONE, STAFF, BookingDayFilter, ServiceRefusalMixin, StudioDayFilter
 from bookings_app.admin.reference import InstructorAdmin, InstructorForm, LocationAdmin, RideClassAdmin
@@ -28,3 +30,7 @@ __all__ = [
     "SessionForm",
     "StudioDayFilter",
 ]
+
+# The back office is the only site this project serves: no "View site" link to a page that does
+# not exist (issue 12 item 8).
+admin.site.site_url = None
