@@ -114,10 +114,14 @@ def session_seats(*, session: Session) -> list[SeatAvailability]:
     ]
 
 
-def session_roster(*, organization: Organization, session: Session) -> QuerySet[Booking]:
-    """Live bookings of a session (riders and guests) with names, seats and check-in state."""
+def session_roster(
+    *, organization: Organization, session: Session, include_cancelled: bool = False
+) -> QuerySet[Booking]:
+    """Live bookings of a session (riders and guests) with names, seats and check-in state; with
+    `include_cancelled`, every booking (the admin roster keeps cancelled rows, greyed)."""
+    bookings = Booking.objects.filter(organization=organization, session=session)
     return (
-        Booking.objects.filter(LIVE, organization=organization, session=session)
+        (bookings if include_cancelled else bookings.filter(LIVE))
         .select_related("member__user", "seat", "all_access_usage")
         .order_by("seat__row", "seat__column", "created_at", "pk")
     )

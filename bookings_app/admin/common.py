@@ -27,8 +27,18 @@ def _local(moment, tz_name):
     return moment.astimezone(ZoneInfo(tz_name))
 
 
+def sentence(exc: DomainError) -> str:
+    """A refusal in words for staff: the detail and each field's reason, never the code."""
+    fields = getattr(exc, "fields", None) or {}
+    reasons = []
+    for name, reason in fields.items():
+        text = " ".join(reason) if isinstance(reason, list | tuple) else str(reason)
+        reasons.append(f"{name.replace('_', ' ').capitalize()}: {text}")
+    return " ".join([str(exc.detail), *reasons]).strip()
+
+
 def _report(request, exc: DomainError, what: str) -> None:
-    messages.error(request, f"{what}: {exc.detail} ({exc.code})")
+    messages.error(request, f"{what}: {sentence(exc)}")
 
 
 class StudioDayFilter(admin.SimpleListFilter):
@@ -71,6 +81,5 @@ class ServiceRefusalMixin:
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as exc:
-            detail = f"{exc.detail} {exc.fields}" if exc.fields else exc.detail
-            messages.error(request, f"Not saved: {detail} ({exc.code})")
+            messages.error(request, f"Not saved: {sentence(exc)}")
             return redirect(request.get_full_path())

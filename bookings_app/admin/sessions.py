@@ -8,9 +8,11 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings_app import selectors, services
+from bookings_app.admin import desk
 from bookings_app.admin.common import EVERYONE, STAFF, ServiceRefusalMixin, StudioDayFilter, _local, _report
 from bookings_app.models import LIVE, Booking, Session
 from members_app.admin_base import ADMIN, TenantScopedAdmin, orgs_with_role
+from members_app.models import Member
 from spinning import clock
 from spinning.errors import DomainError
 
@@ -192,56 +194,175 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 self.admin_site.admin_view(self.roster_view),
                 name="bookings_app_session_roster",
             ),
+            path(
+                "<uuid:session_id>/book/",
+                self.admin_site.admin_view(self.book_view),
+                name="bookings_app_session_book",
+            ),
             *super().get_urls(),
         ]
 
+    def _session(self, request, session_id):
+        return (
+            self.get_queryset(request)
+            .filter(pk=session_id)
+            .select_related("ride_class", "instructor", "location", "organization", "seat_layout")
+            .first()
+        )
+
+    def _title(self, session) -> str:
+        local = _local(session.starts_at, session.organization.timezone)
+        return f"{session.ride_class.name}, {local:%a %d %b %H:%M}"
+
     def roster_view(self, request, session_id):
-        """The instructor's and front desk's page: who rides, check in, no-show, cancel."""
-        session = self.get_queryset(request).filter(pk=session_id).select_related("ride_class", "organization").first()
+        """The instructor's and front desk's page: who rides where, check in, no-show, cancel,
+        add a friend-pass guest; cancelled rows stay, greyed."""
+        session = self._session(request, session_id)
         if session is None:
             messages.error(request, "No such session.")
             return redirect("admin:bookings_app_session_changelist")
         organization = session.organization
         if request.method == "POST":
-            op, booking_id = request.POST.get("op"), request.POST.get("booking")
-            allowed = {
-                "check_in": EVERYONE,
-                "undo_check_in": EVERYONE,
-                "no_show": STAFF,
-                "cancel_refund": STAFF,
-                "cancel_no_refund": STAFF,
-            }
-            if op not in allowed or not self._can(request, session, allowed[op]):
-                messages.error(request, "You may not do that.")
-            else:
-                try:
-                    if op == "check_in":
-                        services.booking_check_in(organization=organization, booking_id=booking_id)
-                    elif op == "undo_check_in":
-                        services.booking_undo_check_in(organization=organization, booking_id=booking_id)
-                    elif op == "no_show":
-                        services.booking_mark_no_show(organization=organization, booking_id=booking_id)
-                    else:
-                        services.booking_cancel(
-                            organization=organization,
-                            booking_id=booking_id,
-                            cancelled_by=request.user,
-                            by_staff=True,
-                            refund=op == "cancel_refund",
-                        )
-                    messages.success(request, "Done.")
-                except DomainError as exc:
-                    _report(request, exc, "Refused")
+            self._roster_post(request, session)
             return redirect("admin:bookings_app_session_roster", session_id=session.pk)
-        bookings = selectors.session_roster(organization=organization, session=session)
+        bookings = list(selectors.session_roster(organization=organization, session=session, include_cancelled=True))
+        live = [booking for booking in bookings if booking.status == Booking.Status.CONFIRMED]
+        for booking in bookings:
+            booking.rider = desk.rider_name(booking)
+            booking.local_checked_in = booking.checked_in_at and _local(booking.checked_in_at, organization.timezone)
+            booking.can_host = (
+                booking.status == Booking.Status.CONFIRMED
+                and not booking.is_guest
+                and booking.member.friend_passes_available > 0
+            )
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Roster: {session.ride_class.name}, {_local(session.starts_at, organization.timezone):%a %d %b %H:%M}",
+            "title": f"Roster: {self._title(session)}",
             "session": session,
             "bookings": bookings,
+            "seat_map": desk.seat_map(session, live),
             "is_staff": self._can(request, session, STAFF),
             "check_in_open": services.check_in_is_open(session=session, organization=organization, now=clock.now()),
             "opts": self.model._meta,
             "original": session,
         }
         return TemplateResponse(request, "admin/bookings_app/session/roster.html", context)
+
+    def _roster_post(self, request, session) -> None:
+        organization = session.organization
+        op, booking_id = request.POST.get("op"), request.POST.get("booking")
+        allowed = {
+            "check_in": EVERYONE,
+            "undo_check_in": EVERYONE,
+            "no_show": STAFF,
+            "cancel_refund": STAFF,
+            "cancel_no_refund": STAFF,
+            "add_guest": STAFF,
+        }
+        if op not in allowed or not self._can(request, session, allowed[op]):
+            messages.error(request, "You may not do that.")
+            return
+        booking = (
+            Booking.objects.filter(organization=organization, session=session, pk=booking_id)
+            .select_related("member__user", "seat")
+            .first()
+            if booking_id
+            else None
+        )
+        if booking is None:
+            messages.error(request, "That booking is not on this roster.")
+            return
+        who = desk.rider_name(booking)
+        bike = f" on bike {booking.seat.label}" if booking.seat else ""
+        try:
+            if op == "check_in":
+                services.booking_check_in(organization=organization, booking_id=booking.pk)
+                messages.success(request, f"{who} checked in{bike}.")
+            elif op == "undo_check_in":
+                services.booking_undo_check_in(organization=organization, booking_id=booking.pk)
+                messages.success(request, f"{who}'s check-in{bike} undone.")
+            elif op == "no_show":
+                services.booking_mark_no_show(organization=organization, booking_id=booking.pk)
+                messages.success(request, f"{who} marked as a no-show.")
+            elif op == "add_guest":
+                guest = services.booking_create(
+                    organization=organization,
+                    session_id=session.pk,
+                    member_id=booking.member_id,
+                    seat_id=request.POST.get("seat") or None,
+                    payment_method="FRIEND_PASS",
+                    guest_name=request.POST.get("guest_name", ""),
+                    host_booking_id=booking.pk,
+                    booked_by=request.user,
+                    by_staff=True,
+                )
+                guest_bike = f" on bike {guest.seat.label}" if guest.seat_id else ""
+                messages.success(request, f"{guest.guest_name} rides{guest_bike} as {who}'s friend-pass guest.")
+            else:
+                refund = op == "cancel_refund"
+                cancelled = services.booking_cancel(
+                    organization=organization,
+                    booking_id=booking.pk,
+                    cancelled_by=request.user,
+                    by_staff=True,
+                    refund=refund,
+                )
+                if refund and getattr(cancelled, "refunded", False):
+                    what = f"{cancelled.credits_used} credit(s) refunded" if cancelled.credits_used else "refunded"
+                    messages.success(request, f"{who}'s booking{bike} cancelled; {what}.")
+                else:
+                    messages.success(request, f"{who}'s booking{bike} cancelled without a refund.")
+        except DomainError as exc:
+            _report(request, exc, "Not done")
+
+    def book_view(self, request, session_id):
+        """Book at the desk: find the member, pick a bike on the map, choose how they pay."""
+        session = self._session(request, session_id)
+        if session is None or not self._can(request, session, STAFF):
+            messages.error(request, "No such session, or you may not book on it.")
+            return redirect("admin:bookings_app_session_changelist")
+        organization = session.organization
+        member_id = request.POST.get("member") or request.GET.get("member")
+        member = (
+            Member.objects.filter(organization=organization, pk=member_id).select_related("user").first()
+            if member_id
+            else None
+        )
+        if request.method == "POST" and member is not None:
+            payment = request.POST.get("payment") or "AUTO"
+            if payment not in dict(desk.DESK_PAYMENTS):
+                messages.error(request, "Choose how the rider pays.")
+            else:
+                try:
+                    booking = services.booking_create(
+                        organization=organization,
+                        session_id=session.pk,
+                        member_id=member.pk,
+                        seat_id=request.POST.get("seat") or None,
+                        payment_method=payment,
+                        booked_by=request.user,
+                        by_staff=True,
+                    )
+                except DomainError as exc:
+                    _report(request, exc, "Not booked")
+                else:
+                    bike = f" on bike {booking.seat.label}" if booking.seat_id else ""
+                    paid = booking.get_payment_type_display()
+                    if booking.credits_used:
+                        paid = f"{booking.credits_used} credit{'s' if booking.credits_used != 1 else ''}"
+                    messages.success(request, f"{member.full_name} booked{bike} ({paid}).")
+                    return redirect("admin:bookings_app_session_roster", session_id=session.pk)
+        q = request.GET.get("q", "")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Book: {self._title(session)}",
+            "session": session,
+            "member": member,
+            "q": q,
+            "found": desk.find_members(organization, q) if member is None else [],
+            "seat_map": desk.seat_map(session) if member is not None else [],
+            "payments": desk.DESK_PAYMENTS,
+            "opts": self.model._meta,
+            "original": session,
+        }
+        return TemplateResponse(request, "admin/bookings_app/session/book.html", context)

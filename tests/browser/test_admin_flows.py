@@ -238,7 +238,7 @@ def test_admin_opens_a_sessions_roster_and_checks_a_rider_in(page, studio):
     expect(row).to_contain_text(booking.seat.label)
     page.shot("roster")
     row.get_by_role("button", name="Check in").click()
-    expect(success_message(page)).to_contain_text("Done.")
+    expect(success_message(page)).to_contain_text(f"{booking.member.full_name} checked in")
     row = page.locator("#roster tbody tr", has_text=booking.member.full_name)
     expect(row.get_by_role("button", name="Check in")).to_have_count(0)
     expect(row.get_by_role("button", name="Undo check-in")).to_have_count(1)
