@@ -157,7 +157,7 @@ class Session(models.Model):
         from zoneinfo import ZoneInfo
 
         local = self.starts_at.astimezone(ZoneInfo(self.organization.timezone))
-        return f"{self.ride_class} @ {local:%Y-%m-%d %H:%M}"
+        return f"{self.ride_class}, {local:%a %d %b %Y, %H:%M}"
 
 
 LIVE_BOOKING_STATUSES = ("CONFIRMED", "COMPLETED", "NO_SHOW")
@@ -238,7 +238,10 @@ class Booking(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id} on {self.session_id} ({self.status})"
+        # Words, not ids (issue 12 item 8): who, which class when, which bike, what state.
+        who = f"{self.guest_name} (guest)" if self.is_guest else self.member.full_name
+        bike = f", bike {self.seat.label}" if self.seat_id else ""
+        return f"{who}: {self.session}{bike} ({self.get_status_display().lower()})"
 
 
 class AllAccessUsage(models.Model):

@@ -283,7 +283,7 @@ class CreditLot(models.Model):
         indexes = [models.Index(fields=["member", "expires_at"]), models.Index(fields=["expires_at"])]
 
     def __str__(self) -> str:
-        return f"{self.remaining}/{self.credits_granted} ({self.source})"
+        return f"{self.remaining} of {self.credits_granted} credits ({self.get_source_display().lower()})"
 
 
 class CreditTransaction(models.Model):
@@ -339,7 +339,7 @@ class CreditTransaction(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.type} {self.amount:+d} -> {self.balance_after}"
+        return f"{self.get_type_display()}: {self.amount:+d} credits, balance {self.balance_after}"
 
 
 class IdempotencyRecord(models.Model):

@@ -281,7 +281,7 @@ class Redemption(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.package.code} for {self.member_id} ({self.status})"
+        return f"{self.package.name} for {self.member.full_name} ({self.get_status_display().lower()})"
 
     def has_benefit(self, benefit: str) -> bool:
         return benefit in (self.benefits or [])

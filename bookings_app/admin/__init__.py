@@ -34,3 +34,4 @@ __all__ = [
 # The back office is the only site this project serves: no "View site" link to a page that does
 # not exist (issue 12 item 8).
 admin.site.site_url = None
+admin.site.index_title = "Back office"

@@ -272,7 +272,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
         if booking is None:
             messages.error(request, "That booking is not on this roster.")
             return
-        who = desk.rider_name(booking)
+        who = booking.guest_name if booking.is_guest else booking.member.full_name
         bike = f" on bike {booking.seat.label}" if booking.seat else ""
         try:
             if op == "check_in":

@@ -1,0 +1,106 @@
+"""A front-desk worker's day in a real browser (issue 12): open Today, go to tonight's roster,
+book a member on a chosen premium bike from the room's map, add a friend-pass guest, cancel
+the guest with a refund, check the member in.
+
+BROWSER_SCREENSHOTS=all keeps a screenshot of each step in tests/browser/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from bookings_app.models import Booking, RideClass, SeatLayout, Session
+from members_app.models import Member, Organization
+from members_app.seeds import FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD
+from spinning import clock
+
+from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+from .test_admin_flows import expect, login, success_message
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _expect_timeout():
+    if chromium_missing_reason() is None:
+        from playwright.sync_api import expect as playwright_expect
+
+        playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)
+
+
+@pytest.fixture
+def tonight(live_server) -> Session:
+    call_command("seed_demo", stdout=StringIO())
+    studio = Organization.objects.get(slug="demo")
+    layout = SeatLayout.objects.filter(organization=studio).first()
+    ride_class = RideClass.objects.create(organization=studio, name="Desk Test Ride", duration_minutes=45)
+    template = Session.objects.filter(organization=studio).select_related("instructor").first()
+    starts_at = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    return Session.objects.create(
+        organization=studio,
+        ride_class=ride_class,
+        instructor=template.instructor,
+        location=layout.location,
+        seat_layout=layout,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=45),
+        capacity=10,
+    )
+
+
+def test_front_desk_books_a_premium_bike_adds_a_guest_cancels_and_checks_in(page, tonight):
+    elif_ = Member.objects.get(organization=tonight.organization, user__email="elif@example.com")
+    balance = elif_.credit_balance
+    login(page, FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD)
+    today = page.locator("#today")
+    expect(today).to_contain_text("Desk Test Ride")
+    page.shot("today")
+
+    today.locator("tr", has_text="Desk Test Ride").get_by_role("link", name="Roster").click()
+    expect(page).to_have_url(re.compile(rf"/admin/bookings_app/session/{tonight.pk}/roster/$"))
+    expect(page.locator("#seatmap")).to_contain_text("Podium")
+    page.get_by_role("link", name="Book a member").click()
+    page.fill("#q", "ELİF")
+    page.get_by_role("button", name="Search").click()
+    page.locator("#found tr", has_text="elif@example.com").get_by_role("link", name="Choose").click()
+    expect(page.locator("#seatmap")).to_contain_text("2 credits")
+    page.get_by_label("Bike A2").check()
+    page.get_by_label("Credits", exact=True).check()
+    page.shot("book-premium-bike")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(success_message(page)).to_contain_text("booked on bike A2 (2 credits)")
+    expect(page.locator("#seatmap td[data-seat=A2]")).to_contain_text(elif_.first_name)
+    page.shot("roster-booked")
+
+    host_row = page.locator("#roster tbody tr", has_text=elif_.full_name)
+    host_row.get_by_label("Guest's name").fill("Ayşe Demir")
+    host_row.get_by_label("Guest's bike").select_option(label="B2")
+    host_row.get_by_role("button", name="Add friend-pass guest").click()
+    expect(success_message(page)).to_contain_text(
+        f"Ayşe Demir rides on bike B2 as {elif_.full_name}'s friend-pass guest"
+    )
+    page.shot("roster-guest-added")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#roster tbody tr", has_text="Ayşe Demir").get_by_role("button", name="Cancel, refund").click()
+    expect(success_message(page)).to_contain_text("Ayşe Demir")
+    expect(page.locator("#roster tbody tr.inactive", has_text="Ayşe Demir")).to_have_count(1)
+    page.shot("roster-guest-cancelled")
+
+    page.locator("#roster tbody tr", has_text=elif_.full_name).first.get_by_role("button", name="Check in").click()
+    expect(success_message(page)).to_contain_text(f"{elif_.full_name} checked in on bike A2")
+    page.shot("roster-checked-in")
+
+    booking = Booking.objects.get(session=tonight, member=elif_, is_guest=False)
+    assert booking.checked_in_at is not None and booking.credits_used == 2 and booking.seat.label == "A2"
+    elif_.refresh_from_db()
+    assert elif_.credit_balance == balance - 2
