@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -356,12 +357,71 @@ class RedemptionAdmin(StaffScopedAdmin):
     def get_urls(self):
         return [
             path(
+                "<uuid:redemption_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="packages_app_redemption_decide",
+            ),
+            path(
                 "sell/<uuid:member_id>/",
                 self.admin_site.admin_view(self.sell_view),
                 name="packages_app_redemption_sell",
             ),
             *super().get_urls(),
         ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """A member's request waiting for payment opens as the decision page (issue 12 item 5)."""
+        obj = self.get_object(request, object_id)
+        if obj is not None and obj.status == Redemption.Status.PENDING and self.has_change_permission(request, obj):
+            return redirect("admin:packages_app_redemption_decide", redemption_id=obj.pk)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def decide_view(self, request, redemption_id):
+        """Confirm (with the payment's reference and a note) or reject a PENDING request; the page
+        shows what confirming grants, not every field of the row."""
+        redemption = (
+            self.get_queryset(request)
+            .filter(pk=redemption_id)
+            .select_related("member__user", "package", "coupon", "organization")
+            .first()
+        )
+        if redemption is None or not self.has_change_permission(request, redemption):
+            messages.error(request, "No such purchase request.")
+            return redirect("admin:packages_app_redemption_changelist")
+        organization = redemption.organization
+        name, package = redemption.member.full_name, redemption.package.name
+        if request.method == "POST" and redemption.status == Redemption.Status.PENDING:
+            note = request.POST.get("note", "").strip()
+            try:
+                if "_confirm" in request.POST:
+                    services.redemption_confirm(
+                        organization=organization,
+                        redemption_id=redemption.pk,
+                        performed_by=request.user,
+                        payment_reference=request.POST.get("payment_reference", "").strip(),
+                        notes=note,
+                    )
+                    messages.success(request, f"{package} confirmed for {name}; it is theirs now.")
+                elif "_reject" in request.POST:
+                    services.redemption_reject(
+                        organization=organization, redemption_id=redemption.pk, performed_by=request.user, reason=note
+                    )
+                    messages.success(request, f"{name}'s request for {package} rejected.")
+                else:
+                    return redirect("admin:packages_app_redemption_decide", redemption_id=redemption.pk)
+            except DomainError as exc:
+                messages.error(request, f"Not done: {exc.detail}")
+                return redirect("admin:packages_app_redemption_decide", redemption_id=redemption.pk)
+            return redirect("admin:members_app_member_change", redemption.member_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Purchase request: {package} for {name}",
+            "redemption": redemption,
+            "requested_local": redemption.redeemed_at.astimezone(ZoneInfo(organization.timezone)),
+            "opts": self.model._meta,
+            "original": redemption,
+        }
+        return TemplateResponse(request, "admin/packages_app/redemption/decide.html", context)
 
     def _member_for_sale(self, request, member_id) -> Member | None:
         members = Member.objects.select_related("user", "organization")

@@ -430,9 +430,12 @@ def redemption_confirm(
     redemption_id,
     performed_by: User | None,
     starts_on: date | None = None,
+    payment_reference: str = "",
+    notes: str = "",
     now: datetime | None = None,
 ) -> Redemption:
     """Staff confirm a member's PENDING request (payment received): -> ACTIVE, granted now.
+    The desk may record the payment's reference and a note (kept when left empty).
 
     Only PENDING can be confirmed (invalid_state otherwise); the member must still be ACTIVE.
     The status moves with a conditional update, so a second confirm can never grant twice.
@@ -447,12 +450,17 @@ def redemption_confirm(
             starts_on, redemption.package, clock.local_date(now, organization.timezone), organization.timezone
         )
         locking.pause("confirm_checked")
+        paid = {"payment_reference": payment_reference[:200]} if payment_reference else {}
+        if notes:
+            paid["notes"] = notes
         moved = Redemption.objects.filter(pk=redemption.pk, status=Status.PENDING).update(
-            status=Status.ACTIVE, confirmed_at=now, confirmed_by=performed_by
+            status=Status.ACTIVE, confirmed_at=now, confirmed_by=performed_by, **paid
         )
         if moved != 1:
             raise InvalidState("This redemption was confirmed or rejected meanwhile.")
         redemption.status, redemption.confirmed_at, redemption.confirmed_by = Status.ACTIVE, now, performed_by
+        for field, value in paid.items():
+            setattr(redemption, field, value)
         if starts_on is not None:
             redemption.requested_starts_on = starts_on
             redemption.save(update_fields=["requested_starts_on"])
