@@ -1,5 +1,7 @@
 """Sessions: the list, the form (created through the services) and the roster page."""
 
+from datetime import timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import redirect
@@ -195,6 +197,11 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 name="bookings_app_session_roster",
             ),
             path(
+                "book-for/<uuid:member_id>/",
+                self.admin_site.admin_view(self.book_for_member_view),
+                name="bookings_app_session_book_for_member",
+            ),
+            path(
                 "<uuid:session_id>/book/",
                 self.admin_site.admin_view(self.book_view),
                 name="bookings_app_session_book",
@@ -314,6 +321,36 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                     messages.success(request, f"{who}'s booking{bike} cancelled without a refund.")
         except DomainError as exc:
             _report(request, exc, "Not done")
+
+    def book_for_member_view(self, request, member_id):
+        """From a member's page: the coming week's classes of their studio, each a link to the
+        desk booking with the member already chosen."""
+        member = Member.objects.filter(pk=member_id).select_related("user", "organization").first()
+        if member is None or not (self._is_super(request) or member.organization_id in orgs_with_role(request, STAFF)):
+            messages.error(request, "No such member.")
+            return redirect("admin:index")
+        organization = member.organization
+        now = clock.now()
+        sessions = list(
+            Session.objects.filter(
+                organization=organization,
+                status=Session.Status.SCHEDULED,
+                starts_at__gt=now,
+                starts_at__lt=now + timedelta(days=8),
+            )
+            .select_related("ride_class", "instructor", "location", "organization")
+            .order_by("starts_at")
+        )
+        for session in sessions:
+            session.local_start = _local(session.starts_at, organization.timezone)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Book a class for {member.full_name}",
+            "member": member,
+            "sessions": sessions,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/bookings_app/session/book_for_member.html", context)
 
     def book_view(self, request, session_id):
         """Book at the desk: find the member, pick a bike on the map, choose how they pay."""

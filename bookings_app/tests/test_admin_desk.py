@@ -114,3 +114,15 @@ def test_roster_check_in_guest_and_cancel_with_refund_keeps_the_row(org, tonight
     assert said(response)[-1] == "Elif Yılmaz's booking on bike B1 cancelled; 1 credit(s) refunded."
     page = client.get(roster_url).content.decode()
     assert 'class="inactive"' in page and "Elif Yılmaz" in page and "(refunded)" in page
+
+
+def test_book_from_the_members_page(org, tonight, elif_):
+    client = desk(org)
+    member_page = client.get(reverse("admin:members_app_member_change", args=[elif_.pk])).content.decode()
+    for_member = reverse("admin:bookings_app_session_book_for_member", args=[elif_.pk])
+    assert for_member in member_page
+    listing = client.get(for_member).content.decode()
+    book_url = reverse("admin:bookings_app_session_book", args=[tonight.pk])
+    assert f"{book_url}?member={elif_.pk}" in listing and "19:00" in listing
+    other_studio = desk(MemberFactory().organization)
+    assert other_studio.get(for_member).status_code == 302
