@@ -1,6 +1,6 @@
 """A front-desk worker's day in a real browser (issue 12): open Today, go to tonight's roster,
 book a member on a chosen premium bike from the room's map, add a friend-pass guest, cancel
-the guest with a refund, check the member in.
+the guest with a refund, check the member in and undo it.
 
 BROWSER_SCREENSHOTS=all keeps a screenshot of each step in tests/browser/screenshots/.
 """
@@ -44,7 +44,7 @@ def tonight(live_server) -> Session:
     layout = SeatLayout.objects.filter(organization=studio).first()
     ride_class = RideClass.objects.create(organization=studio, name="Desk Test Ride", duration_minutes=45)
     template = Session.objects.filter(organization=studio).select_related("instructor").first()
-    starts_at = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=30)
+    starts_at = clock.now().replace(second=0, microsecond=0) + timedelta(minutes=20)
     return Session.objects.create(
         organization=studio,
         ride_class=ride_class,
@@ -57,7 +57,7 @@ def tonight(live_server) -> Session:
     )
 
 
-def test_front_desk_books_a_premium_bike_adds_a_guest_cancels_and_checks_in(page, tonight):
+def test_front_desk_books_a_premium_bike_adds_a_guest_cancels_checks_in_and_undoes(page, tonight):
     elif_ = Member.objects.get(organization=tonight.organization, user__email="elif@example.com")
     balance = elif_.credit_balance
     login(page, FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD)
@@ -99,8 +99,14 @@ def test_front_desk_books_a_premium_bike_adds_a_guest_cancels_and_checks_in(page
     page.locator("#roster tbody tr", has_text=elif_.full_name).first.get_by_role("button", name="Check in").click()
     expect(success_message(page)).to_contain_text(f"{elif_.full_name} checked in on bike A2")
     page.shot("roster-checked-in")
+    assert Booking.objects.get(session=tonight, member=elif_, is_guest=False).checked_in_at is not None
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#roster tbody tr", has_text=elif_.full_name).first.get_by_role("button", name="Undo check-in").click()
+    expect(success_message(page)).to_contain_text(f"{elif_.full_name}'s check-in on bike A2 undone")
+    page.shot("roster-check-in-undone")
 
     booking = Booking.objects.get(session=tonight, member=elif_, is_guest=False)
-    assert booking.checked_in_at is not None and booking.credits_used == 2 and booking.seat.label == "A2"
+    assert booking.checked_in_at is None and booking.credits_used == 2 and booking.seat.label == "A2"
     elif_.refresh_from_db()
     assert elif_.credit_balance == balance - 2
