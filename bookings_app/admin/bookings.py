@@ -79,7 +79,7 @@ class BookingAdmin(TenantScopedAdmin):
     def _each(self, request, queryset, roles, call, verb):
         done = 0
         allowed = None if self._is_super(request) else set(orgs_with_role(request, roles))
-        for booking in queryset.select_related("organization"):
+        for booking in queryset.select_related("organization", "member__user", "session__organization"):
             if allowed is not None and booking.organization_id not in allowed:
                 messages.error(request, f"{booking}: not allowed.")
                 continue
@@ -87,7 +87,7 @@ class BookingAdmin(TenantScopedAdmin):
                 call(booking)
                 done += 1
             except DomainError as exc:
-                _report(request, exc, f"{booking.member} ({booking.status})")
+                _report(request, exc, booking.member.full_name, session=booking.session)
         if done:
             messages.success(request, f"{verb}: {done} booking(s).")
 

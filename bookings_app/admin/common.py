@@ -37,7 +37,22 @@ def sentence(exc: DomainError) -> str:
     return " ".join([str(exc.detail), *reasons]).strip()
 
 
-def _report(request, exc: DomainError, what: str) -> None:
+def check_in_hours(session) -> str:
+    """The check-in window of a session in the studio's wall time, for a refusal staff can read."""
+    from bookings_app import services
+
+    opens, closes = services.check_in_window(session=session, organization=session.organization)
+    zone = ZoneInfo(session.organization.timezone)
+    opens, closes = opens.astimezone(zone), closes.astimezone(zone)
+    same_day = opens.date() == closes.date()
+    until = f"{closes:%H:%M}" if same_day else f"{closes:%a %d %b %H:%M}"
+    return f"Check-in for this class is open from {opens:%a %d %b %H:%M} until {until}."
+
+
+def _report(request, exc: DomainError, what: str, session=None) -> None:
+    if exc.code == "check_in_not_open" and session is not None:
+        messages.error(request, f"{what}: {check_in_hours(session)}")
+        return
     messages.error(request, f"{what}: {sentence(exc)}")
 
 

@@ -320,7 +320,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 else:
                     messages.success(request, f"{who}'s booking{bike} cancelled without a refund.")
         except DomainError as exc:
-            _report(request, exc, "Not done")
+            _report(request, exc, "Not done", session=session)
 
     def book_for_member_view(self, request, member_id):
         """From a member's page: the coming week's classes of their studio, each a link to the

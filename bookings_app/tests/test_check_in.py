@@ -120,7 +120,8 @@ def test_the_roster_checks_in_only_inside_the_window_and_undoes(org, booking):
         page = client.get(roster).content.decode()
         assert "check-in is not open now" in page and 'value="check_in"' not in page
         refused = client.post(roster, {"op": "check_in", "booking": str(booking.pk)}, follow=True)
-    assert "check_in_not_open" in refused.content.decode()
+    assert "Check-in for this class is open from" in refused.content.decode()
+    assert "check_in_not_open" not in refused.content.decode()  # words, not codes (issue 12 item 8)
     booking.refresh_from_db()
     assert booking.checked_in_at is None
     with time_machine.travel(OPENS, tick=False):
@@ -138,7 +139,7 @@ def test_the_booking_list_actions_follow_the_window(org, booking):
     changelist = reverse("admin:bookings_app_booking_changelist")
     with time_machine.travel(CLOSES, tick=False):
         response = client.post(changelist, {"action": "check_in", "_selected_action": [str(booking.pk)]}, follow=True)
-    assert "check_in_not_open" in response.content.decode()
+    assert "Check-in for this class is open from" in response.content.decode()
     booking.refresh_from_db()
     assert booking.checked_in_at is None
     with time_machine.travel(START, tick=False):
