@@ -8,6 +8,7 @@ from django.urls import reverse
 from members_app import selectors, services
 from members_app.admin_base import PersonByEmailForm, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
 from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from spinning import clock
 from spinning.admin_safety import SafeAdminMixin
 from spinning.errors import DomainError
 
@@ -121,7 +122,16 @@ class StaffRoleAdmin(TenantScopedAdmin):
 class CreditAdjustmentForm(forms.Form):
     amount = forms.IntegerField(help_text="Positive adds credits (a new lot); negative deducts.")
     reason = forms.CharField(max_length=500)
-    expires_at = forms.DateTimeField(required=False, help_text="Only for added credits; empty = never expires.")
+    # A day, not an instant: the credits last to the end of that studio-local day (issue 12 item 6).
+    # The browser's date picker sends 2026-12-31; typed Turkish style 31.12.2026 is accepted too.
+    expires_at = forms.DateField(
+        required=False,
+        label="Expires on",
+        input_formats=["%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y"],
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Only for added credits: the last day they can be used (e.g. 31.12.2026); empty = never expires.",
+        error_messages={"invalid": "Enter a day, e.g. 31.12.2026."},
+    )
 
 
 class MemberReadOnlyInline(admin.TabularInline):
@@ -302,11 +312,13 @@ class MemberAdmin(StaffScopedAdmin):
                     member_id=member.pk,
                     amount=form.cleaned_data["amount"],
                     reason=form.cleaned_data["reason"],
-                    expires_at=form.cleaned_data["expires_at"],
+                    expires_at=clock.end_of_local_day(form.cleaned_data["expires_at"], member.organization.timezone)
+                    if form.cleaned_data["expires_at"]
+                    else None,
                     performed_by=request.user,
                 )
             except DomainError as exc:
-                form.add_error(None, f"{exc.detail} ({exc.code})")
+                form.add_error(None, exc.detail)
             else:
                 messages.success(request, f"{txn.get_type_display()} {txn.amount:+d}: balance now {txn.balance_after}.")
                 return redirect(reverse("admin:members_app_member_change", args=[member.pk]))

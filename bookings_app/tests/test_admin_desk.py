@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from bookings_app.models import Booking
-from bookings_app.tests.conftest import NOW
+from bookings_app.tests.conftest import IST, NOW
 from bookings_app.tests.factories import elite_30, give_credits, make_layout, make_session, seat
 from members_app.ledger_check import ledger_breaches
 from members_app.models import StaffRole
@@ -126,3 +126,17 @@ def test_book_from_the_members_page(org, tonight, elif_):
     assert f"{book_url}?member={elif_.pk}" in listing and "19:00" in listing
     other_studio = desk(MemberFactory().organization)
     assert other_studio.get(for_member).status_code == 302
+
+
+def test_adjust_credits_with_a_turkish_expiry_day(org, elif_):
+    url = reverse("admin:members_app_member_credit_adjustment", args=[elif_.pk])
+    client = desk(org, StaffRole.Role.ADMIN)
+    page = client.get(url).content.decode()
+    assert 'type="date"' in page
+    response = client.post(url, {"amount": "3", "reason": "goodwill", "expires_at": "31.12.2026"})
+    assert response.status_code == 302
+    lot = elif_.credit_lots.get(credits_granted=3)
+    assert lot.expires_at.astimezone(IST).date().isoformat() == "2027-01-01"  # end of 31 Dec in Istanbul
+    assert lot.expires_at.astimezone(IST).hour == 0
+    bad = client.post(url, {"amount": "3", "reason": "goodwill", "expires_at": "31-12"}).content.decode()
+    assert "Enter a day, e.g. 31.12.2026." in bad

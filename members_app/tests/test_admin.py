@@ -292,7 +292,7 @@ def test_adjust_credits_in_the_admin(admin_a, desk_a, credited_a, role):
     assert response.status_code == 200
     assert "Current balance: <strong>4</strong>" in response.content.decode()
     # when staff add 3 credits that expire
-    response = client.post(page, {"amount": 3, "reason": "Apology", "expires_at": "2099-01-01 12:00"})
+    response = client.post(page, {"amount": 3, "reason": "Apology", "expires_at": "01.01.2099"})  # a day (issue 12)
     # then they go back to the member with a message, and the ledger has the row
     assert response.status_code == 302
     assert response.url == url("members_app_member_change", credited_a.pk)
@@ -312,7 +312,8 @@ def test_adjust_credits_below_zero_shows_the_refusal(admin_a, credited_a):
         url("members_app_member_credit_adjustment", credited_a.pk), {"amount": -10, "reason": "Too much"}
     )
     assert response.status_code == 200
-    assert "insufficient_credits" in response.content.decode()
+    assert "insufficient_credits" not in response.content.decode()  # words, not codes (issue 12 item 8)
+    assert "does not have enough credits" in response.content.decode()
     credited_a.refresh_from_db()
     assert credited_a.credit_balance == 4
 
