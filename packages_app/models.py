@@ -169,8 +169,8 @@ class CouponMemberUse(models.Model):
     the database refuses a member going past it (check constraint), even under a race."""
 
     id = models.BigAutoField(primary_key=True)
-    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="member_uses")
-    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="+")
+    coupon = models.ForeignKey(Coupon, on_delete=models.PROTECT, related_name="member_uses")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
     uses = models.PositiveIntegerField(default=0)
     limit = models.PositiveIntegerField(null=True, blank=True)
 

@@ -3,21 +3,30 @@
 Lock order for the whole code base (docs/ARCHITECTURE.md): Member -> Redemption -> Session ->
 Booking -> Coupon -> CreditLot; rows of one kind are locked in primary-key order.
 
-`lock()` returns the queryset with `SELECT ... FOR UPDATE OF <table>` in pk order. Tests can switch
-locks off with `locks_disabled()` to show the race a lock prevents (control tests only).
+`lock()` returns the queryset with `SELECT ... FOR UPDATE OF <table>` in pk order (jobs pass
+`skip_locked=True`: a row held by live traffic is left for the next run). Tests can switch locks
+off with `locks_disabled()` to show the race a lock prevents (control tests only).
 """
 
 from contextlib import contextmanager
 
+from django.db import transaction
 from django.db.models import QuerySet
 
 _enabled = True
 
 
-def lock(queryset: QuerySet) -> QuerySet:
+def lock(queryset: QuerySet, *, skip_locked: bool = False) -> QuerySet:
     if not _enabled:
         return queryset.order_by("pk")
-    return queryset.select_for_update(of=("self",)).order_by("pk")
+    return queryset.select_for_update(of=("self",), skip_locked=skip_locked).order_by("pk")
+
+
+def require_transaction(what: str) -> None:
+    """Fail loudly when a building block that must share its caller's transaction (and the
+    caller's locks) is called outside one: its writes would commit piecemeal, unlocked."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError(f"{what} must run inside the caller's transaction, with the member locked.")
 
 
 def lock_skip_locked(queryset: QuerySet) -> QuerySet:

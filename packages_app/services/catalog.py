@@ -10,6 +10,7 @@ import re
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 from django.db.models.functions import Lower
 
 from members_app.models import Organization
@@ -316,5 +317,5 @@ def coupon_delete(*, organization: Organization, coupon_id) -> None:
         try:
             with transaction.atomic():
                 coupon.delete()
-        except IntegrityError:
+        except (IntegrityError, ProtectedError):
             raise CouponInUse() from None

@@ -21,7 +21,7 @@ from django.db.models import Count, Q, Sum
 
 from members_app.models import CreditLot, Member, Organization
 from packages_app.models import Redemption
-from packages_app.services.redemptions import (
+from packages_app.services.settlement import (
     Settlement,
     member_flags_compute,
     member_redemptions_settle,
@@ -124,10 +124,7 @@ def _plan(member_ids: list, now: datetime) -> dict:
 
 
 def _lock_member_skip_locked(member_id) -> Member | None:
-    queryset = Member.objects.select_related("organization").filter(pk=member_id)
-    if locking.locks_enabled():
-        queryset = queryset.select_for_update(skip_locked=True, of=("self",))
-    return queryset.first()
+    return locking.lock(Member.objects.select_related("organization").filter(pk=member_id), skip_locked=True).first()
 
 
 def packages_expire(

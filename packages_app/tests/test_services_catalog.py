@@ -6,9 +6,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
 
 from members_app.tests.factories import MemberFactory, OrganizationFactory
 from packages_app import errors, services
+from packages_app.errors import CouponInUse
 from packages_app.models import Coupon, CouponMemberUse, Package, Redemption
 from packages_app.tests.factories import AllAccessPackageFactory, CouponFactory, PackageFactory
 from packages_app.tests.helpers import sell
@@ -309,3 +311,16 @@ def test_db_package_all_access_has_days(org):
 
 def test_db_coupon_discount_has_value(org):
     refused(create=CouponFactory.create, organization=org, discount_value=None)
+
+
+def test_db_coupon_member_use_protects_its_coupon_and_member(org, member):
+    # the per-member count is history: its coupon and member are never deleted under it
+    coupon = CouponFactory(organization=org)
+    CouponMemberUse.objects.create(coupon=coupon, member=member, uses=0)
+    with pytest.raises(ProtectedError), transaction.atomic():
+        coupon.delete()
+    with pytest.raises(ProtectedError), transaction.atomic():
+        member.delete()
+    # and the service says so in the API's words
+    with pytest.raises(CouponInUse):
+        services.coupon_delete(organization=org, coupon_id=coupon.pk)

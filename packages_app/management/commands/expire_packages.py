@@ -10,7 +10,7 @@ class Command(BaseCommand):
         "Expiry job (DOMAIN.md 11): lots past their date drop to 0 with EXPIRATION ledger rows, "
         "redemptions that ran out become EXPIRED or USED, friend passes lapse, member flags are "
         "recomputed. Idempotent; safe beside traffic and beside another copy of itself (members "
-        "busy elsewhere are skipped and settled by the next run). Run it from cron, e.g. hourly."
+        "busy elsewhere are skipped and settled by the next run). Run it from cron every 15 minutes."
     )
 
     def add_arguments(self, parser):
