@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, F, Max, Min, Sum
 
 from members_app.models import CreditLot, CreditTransaction, Member
 
@@ -25,6 +25,8 @@ def ledger_breaches(*, organization=None, batch_size: int = 2000, progress=None)
     Per member: cached balance == sum of ledger amounts == balance_after of the latest row ==
     sum of lot remaining; balance >= 0; seq runs 1..n with no gap; each row's balance_before is
     the previous row's balance_after; every lot's remaining == granted + the sum of its rows.
+    A closed lot (its redemption was cancelled, DOMAIN.md 5) holds nothing and nothing was added
+    to it after it closed.
     """
     members = Member.objects.all().order_by("pk")
     if organization is not None:
@@ -104,4 +106,25 @@ def ledger_breaches(*, organization=None, batch_size: int = 2000, progress=None)
                     f"lot {lot_id}: remaining {remaining} != ledger {lot_totals.get(lot_id, 0)} (granted {granted})",
                 )
             )
+    breaches += _closed_lot_breaches(lot_rows)
+    return breaches
+
+
+def _closed_lot_breaches(lot_rows) -> list[Breach]:
+    """Credits of a cancelled redemption must never come back: a closed lot holds 0 (the database
+    refuses more, `lot_closed_holds_nothing`), and no row added credits to it after it closed."""
+    closed = lot_rows.filter(closed_at__isnull=False)
+    breaches = [
+        Breach(str(member_id), "credits_on_closed_lot", f"lot {lot_id} closed at {closed_at} holds {remaining}")
+        for lot_id, member_id, closed_at, remaining in closed.exclude(remaining=0).values_list(
+            "pk", "member_id", "closed_at", "remaining"
+        )
+    ]
+    added_after = CreditTransaction.objects.filter(
+        lot__in=closed, amount__gt=0, created_at__gt=F("lot__closed_at")
+    ).values_list("member_id", "lot_id", "seq", "type", "amount")
+    for member_id, lot_id, seq, type_, amount in added_after.order_by("member_id", "seq"):
+        breaches.append(
+            Breach(str(member_id), "credits_into_closed_lot", f"row {seq} ({type_} +{amount}) on closed lot {lot_id}")
+        )
     return breaches

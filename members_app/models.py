@@ -271,11 +271,17 @@ class CreditLot(models.Model):
     remaining = models.IntegerField()
     expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires.")
     expired_at = models.DateTimeField(null=True, blank=True, help_text="When the expiry job took the rest.")
+    closed_at = models.DateTimeField(
+        null=True, blank=True, help_text="Its redemption was cancelled: nothing is ever added to it again."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["created_at"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(remaining=0), name="lot_closed_holds_nothing"
+            ),
             models.CheckConstraint(condition=Q(remaining__gte=0), name="lot_remaining_gte_0"),
             models.CheckConstraint(condition=Q(remaining__lte=F("credits_granted")), name="lot_remaining_lte_granted"),
             models.CheckConstraint(condition=Q(credits_granted__gt=0), name="lot_granted_gt_0"),

@@ -350,9 +350,58 @@ class RedemptionAdmin(StaffScopedAdmin):
     def reject_selected(self, request, queryset):
         self._run(request, queryset, services.redemption_reject, "Rejected")
 
-    @admin.action(description="Cancel and refund selected (ACTIVE -> CANCELLED)")
+    @admin.action(description="Cancel and refund selected (ACTIVE -> CANCELLED)…")
     def cancel_selected(self, request, queryset):
-        self._run(request, queryset, services.redemption_cancel, "Cancelled")
+        """Two steps, like Django's delete: a page showing what each cancel takes (the service's
+        dry run: credits, All Access days, the bookings with their dates), then the cancel."""
+        redemptions = list(queryset.select_related("organization", "package", "member__user").order_by("pk"))
+        reason = request.POST.get("reason", "")[:500]
+        if request.POST.get("confirm_cancel") == "yes":
+            done = 0
+            for redemption in redemptions:
+                try:
+                    services.redemption_cancel(
+                        organization=redemption.organization,
+                        redemption_id=redemption.pk,
+                        performed_by=request.user,
+                        reason=reason,
+                    )
+                    done += 1
+                except DomainError as exc:
+                    messages.error(
+                        request, f"{redemption.package.code} for {redemption.member}: {exc.detail} ({exc.code})"
+                    )
+            if done:
+                messages.success(request, f"Cancelled {done} redemption(s).")
+            return None
+        previews = [self._cancel_preview(redemption) for redemption in redemptions]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cancel and refund: what it takes",
+            "opts": self.model._meta,
+            "previews": previews,
+            "can_cancel": any(p["effects"] is not None for p in previews),
+            "selected": [str(r.pk) for r in redemptions],
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/packages_app/redemption/cancel_confirmation.html", context)
+
+    def _cancel_preview(self, redemption: Redemption) -> dict:
+        try:
+            outcome = services.redemption_cancel(
+                organization=redemption.organization, redemption_id=redemption.pk, performed_by=None, dry_run=True
+            )
+        except DomainError as exc:
+            return {"redemption": redemption, "effects": None, "error": f"{exc.detail} ({exc.code})", "bookings": []}
+        return {
+            "redemption": redemption,
+            "effects": outcome.effects,
+            "error": "",
+            "bookings": [
+                (booking, booking.starts_at.astimezone(ZoneInfo(redemption.organization.timezone)))
+                for booking in outcome.effects.bookings_cancelled
+            ],
+        }
 
     def get_urls(self):
         return [

@@ -27,6 +27,8 @@ from packages_app.serializers import (
     QuoteRequestSerializer,
     QuoteSerializer,
     RedeemRequestSerializer,
+    RedemptionCancelRequestSerializer,
+    RedemptionCancelSerializer,
     RedemptionSerializer,
 )
 from spinning import clock
@@ -323,19 +325,31 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(redemption)
 
-    @extend_schema(request=CancelRequestSerializer, responses={200: RedemptionSerializer})
+    @extend_schema(
+        summary="Cancel (refund) an ACTIVE redemption, or preview it",
+        description=(
+            "ACTIVE -> CANCELLED (DOMAIN.md 5): its remaining credits are removed and its lots closed "
+            "for good, its All Access ends from today on, its friend pass is void, and the member's "
+            "bookings on sessions not yet started that it paid for are cancelled giving nothing back. "
+            "`dry_run: true` changes nothing and answers what the cancel would take. Errors: 404 "
+            "`redemption_not_found`, 409 `invalid_state` (not ACTIVE), 409 `busy`."
+        ),
+        request=RedemptionCancelRequestSerializer,
+        responses={200: RedemptionCancelSerializer},
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        """ACTIVE -> CANCELLED: remaining credits removed, All Access ends today, friend pass void."""
-        serializer = CancelRequestSerializer(data=request.data)
+        serializer = RedemptionCancelRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        redemption = services.redemption_cancel(
+        outcome = services.redemption_cancel(
             organization=self.organization,
             redemption_id=pk,
             performed_by=request.user,
             reason=serializer.validated_data.get("reason", ""),
+            dry_run=serializer.validated_data["dry_run"],
         )
-        return self._render(redemption)
+        fresh = selectors.redemption_get(organization=self.organization, redemption_id=outcome.redemption.pk)
+        return Response(RedemptionCancelSerializer(fresh, context={"cancel_effects": outcome.effects}).data)
 
 
 @extend_schema(tags=["members"], parameters=[ORGANIZATION_HEADER])

@@ -3,6 +3,7 @@ live in packages_app.services (validation included) and packages_app.pricing."""
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from packages_app.models import Coupon, Package, Redemption
@@ -240,6 +241,12 @@ class CancelRequestSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
+class RedemptionCancelRequestSerializer(CancelRequestSerializer):
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Only report what the cancel would take; change nothing."
+    )
+
+
 class PackageRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     code = serializers.CharField()
@@ -318,3 +325,36 @@ class RedemptionSerializer(serializers.ModelSerializer):
 
     def get_redeemed_by(self, obj) -> str | None:
         return obj.redeemed_by.get_full_name() if obj.redeemed_by_id else None
+
+
+class CancelEffectsSerializer(serializers.Serializer):
+    """What a redemption cancel takes (DOMAIN.md 5); the same with `dry_run: true`."""
+
+    credits_removed = serializers.IntegerField(help_text="Credits left on its lots, taken back.")
+    all_access_ends_on = serializers.DateField(
+        allow_null=True, help_text="The last day its All Access covers after the cancel (null: no All Access)."
+    )
+    booking_ids_cancelled = serializers.ListField(
+        child=serializers.UUIDField(), help_text="Bookings cancelled with nothing given back (and their guests)."
+    )
+
+
+class RedemptionCancelSerializer(RedemptionSerializer):
+    """The redemption (as it is after the cancel, or unchanged on a dry run) and `cancel_effects`."""
+
+    cancel_effects = serializers.SerializerMethodField()
+
+    class Meta(RedemptionSerializer.Meta):
+        fields = [*RedemptionSerializer.Meta.fields, "cancel_effects"]
+        read_only_fields = fields
+
+    @extend_schema_field(CancelEffectsSerializer)
+    def get_cancel_effects(self, obj) -> dict:
+        effects = self.context["cancel_effects"]
+        return CancelEffectsSerializer(
+            {
+                "credits_removed": effects.credits_removed,
+                "all_access_ends_on": effects.all_access_ends_on,
+                "booking_ids_cancelled": list(effects.booking_ids_cancelled),
+            }
+        ).data

@@ -19,20 +19,25 @@ from bookings_app.services._common import (
     FRIEND_PASS,
     _settle,
 )
-from members_app.models import Member, Organization, User
+from members_app.models import CreditTransaction, Member, Organization, User
 from members_app.services import credits_refund_booking, member_lock
 from packages_app.models import Redemption
+from packages_app.services import CancelledBooking
 from spinning import clock, locking
 from spinning.errors import Busy, InvalidState, NotFound
 
 
 # --- cancellation ----------------------------------------------------------------------------------
-def _give_back(*, booking: Booking, member: Member, now, cancelled_by) -> bool:
-    """Return what paid for a booking: credits to their lots, the All Access day, the friend pass."""
+def _give_back(*, booking: Booking, member: Member, now, cancelled_by, except_lot_ids=()) -> bool:
+    """Return what paid for a booking: credits to their lots (never to a closed lot, nor to
+    `except_lot_ids`), the All Access day, the friend pass. Returns whether anything went back."""
     refunded = False
     if booking.payment_type == CREDIT:
-        credits_refund_booking(member=member, booking_id=booking.pk, now=now, performed_by=cancelled_by)
-        refunded = True
+        refunded = bool(
+            credits_refund_booking(
+                member=member, booking_id=booking.pk, now=now, performed_by=cancelled_by, except_lot_ids=except_lot_ids
+            )
+        )
     elif booking.payment_type == ALL_ACCESS:
         AllAccessUsage.objects.filter(booking=booking).delete()
         refunded = True
@@ -51,11 +56,23 @@ def _give_back(*, booking: Booking, member: Member, now, cancelled_by) -> bool:
 
 
 def _cancel_one(
-    *, booking: Booking, member: Member, session: Session, on_time: bool, refund: bool, now, cancelled_by
+    *,
+    booking: Booking,
+    member: Member,
+    session: Session,
+    on_time: bool,
+    refund: bool,
+    now,
+    cancelled_by,
+    except_lot_ids=(),
 ) -> bool:
     """Cancel one confirmed booking; with `refund`, give back what paid for it. Returns whether
     anything went back (credits to their lots, the All Access day, the friend pass)."""
-    refunded = _give_back(booking=booking, member=member, now=now, cancelled_by=cancelled_by) if refund else False
+    refunded = (
+        _give_back(booking=booking, member=member, now=now, cancelled_by=cancelled_by, except_lot_ids=except_lot_ids)
+        if refund
+        else False
+    )
     booking.status = Booking.Status.CANCELLED if (on_time or refund) else Booking.Status.LATE_CANCELLED
     booking.refunded = refunded
     booking.cancelled_at = now
@@ -111,6 +128,7 @@ def booking_cancel(
         target = locked[target.pk]
         if target.status != CONFIRMED:
             raise InvalidState("Only a confirmed booking can be cancelled.")
+        locking.pause("booking_cancel_checked")
         if not by_staff and session.starts_at <= now:
             raise InvalidState("The session has started; it can no longer be cancelled.")
         on_time = now <= session.starts_at - timedelta(hours=organization.cancellation_window_hours)
@@ -135,31 +153,34 @@ def booking_cancel(
 
 def bookings_release_for_cancelled_redemption(
     *, organization: Organization, member: Member, redemption: Redemption, now: datetime, performed_by: User | None
-) -> int:
-    """Staff cancelled (refunded) an All Access: it no longer covers today or any later day
-    (DOMAIN.md 5), so the bookings it paid for on sessions that have not started are cancelled
-    as the studio's doing: the day freed, the bike and the place released, a friend-pass guest on
-    them cancelled with its pass given back (if unexpired). Rides already taken (the session has
-    started) stay, with their day used. Returns how many bookings were cancelled.
+) -> list:
+    """Staff cancelled (refunded) a redemption (DOMAIN.md 5): the member's bookings on sessions
+    that have not started that it paid for, with credits of its lots (bonus lot included) or with
+    its All Access, are cancelled as the studio's doing and give nothing back (`CANCELLED`,
+    `refunded: false`; the bike and the place are released). Credits a booking took from another,
+    still open lot go back there. A friend-pass guest on such a booking is cancelled with it and
+    gets its pass back if unexpired. Rides already taken (the session has started) stay. Returns
+    every booking cancelled.
 
     A building block installed into packages_app's `redemption_cancel` (BookingsConfig.ready):
-    it runs in that transaction with the member and the redemption locked, and locks the guests'
-    redemptions, the sessions and the bookings in the lock order."""
-    if not redemption.all_access_days:
-        return 0
+    it runs in that transaction with the member and the redemption locked, before the lots are
+    closed, and locks the guests' redemptions, the sessions and the bookings in the lock order."""
+    locking.require_transaction("bookings_release_for_cancelled_redemption")
+    lot_ids = [lot.pk for lot in redemption.lots()]
+    paid_by_its_lots = CreditTransaction.objects.filter(
+        member=member, lot_id__in=lot_ids, type=CreditTransaction.Type.BOOKING_PAYMENT, booking_id__isnull=False
+    ).values("booking_id")
+    paid_by_it = Q(payment_type=CREDIT, pk__in=paid_by_its_lots) if lot_ids else Q(pk__in=[])
+    if redemption.all_access_days:
+        paid_by_it |= Q(payment_type=ALL_ACCESS, redemption=redemption)
+    # The member lock keeps new bookings and guests of this member out: these reads are stable.
     hosts = list(
         Booking.objects.filter(
-            organization=organization,
-            member=member,
-            redemption=redemption,
-            payment_type=ALL_ACCESS,
-            status=CONFIRMED,
-            session__starts_at__gt=now,
+            paid_by_it, organization=organization, member=member, status=CONFIRMED, session__starts_at__gt=now
         ).values_list("pk", "session_id")
     )
     if not hosts:
-        return 0
-    # The member lock keeps new bookings and guests of this member out: these reads are stable.
+        return []
     guests = list(
         Booking.objects.filter(host_booking__in=[pk for pk, _ in hosts], is_guest=True, status=CONFIRMED).values_list(
             "pk", "redemption_id"
@@ -168,21 +189,27 @@ def bookings_release_for_cancelled_redemption(
     list(locking.lock(Redemption.objects.filter(pk__in={r for _, r in guests if r})))
     sessions = {s.pk: s for s in locking.lock(Session.objects.filter(pk__in={sid for _, sid in hosts}))}
     bookings = list(locking.lock(Booking.objects.filter(pk__in=[pk for pk, _ in hosts] + [pk for pk, _ in guests])))
-    passes_back = False
+    settle = False
     for booking in bookings:
+        # Nothing of the cancelled redemption comes back: its All Access day stays used, its lots
+        # get nothing. Another lot's credits and a guest's friend pass (another package) do.
         gave_back = _cancel_one(
             booking=booking,
             member=member,
             session=sessions[booking.session_id],
             on_time=True,
-            refund=True,
+            refund=booking.payment_type != ALL_ACCESS,
             now=now,
             cancelled_by=performed_by,
+            except_lot_ids=lot_ids,
         )
-        passes_back |= gave_back and booking.payment_type == FRIEND_PASS
-    if passes_back:
+        settle |= gave_back
+    if settle:
         _settle(member, now)
-    return len(bookings)
+    return [
+        CancelledBooking(id=booking.pk, starts_at=sessions[booking.session_id].starts_at, is_guest=booking.is_guest)
+        for booking in bookings
+    ]
 
 
 class _LockSetChanged(Exception):

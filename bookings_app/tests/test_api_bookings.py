@@ -107,12 +107,22 @@ def test_all_access_booking_shows_its_usage(api, org, session, member):
 def test_staff_cancelling_an_all_access_cancels_the_bookings_it_no_longer_covers(api, org, session, member, desk):
     aa = all_access(member, starts_on=date(2026, 3, 1))
     booking_id = post_booking(api(user=member.user, org=org), session_id=session.pk).json()["id"]
+    # a dry run first: what the cancel takes, nothing changed
+    preview = api(user=desk, org=org).post(f"/api/redemptions/{aa.pk}/cancel", {"dry_run": True}, format="json")
+    assert preview.status_code == 200, preview.json()
+    assert preview.json()["status"] == "ACTIVE"
+    effects = {"credits_removed": 0, "all_access_ends_on": "2026-03-01", "booking_ids_cancelled": [booking_id]}
+    assert preview.json()["cancel_effects"] == effects
+    assert api(user=member.user, org=org).get(f"/api/bookings/{booking_id}").json()["status"] == "CONFIRMED"
     response = api(user=desk, org=org).post(f"/api/redemptions/{aa.pk}/cancel", {"reason": "refund"}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["status"] == "CANCELLED"
+    assert response.json()["cancel_effects"] == effects
+    # cancelled with nothing given back: the pass's day stays used (the pass is gone anyway)
     booking = api(user=member.user, org=org).get(f"/api/bookings/{booking_id}").json()
-    assert (booking["status"], booking["refunded"], booking["all_access_usage_id"]) == ("CANCELLED", True, None)
-    assert api(user=member.user, org=org).get(f"/api/redemptions/{aa.pk}/all-access-usage").json() == []
+    assert (booking["status"], booking["refunded"]) == ("CANCELLED", False)
+    usage = api(user=member.user, org=org).get(f"/api/redemptions/{aa.pk}/all-access-usage").json()
+    assert [u["booking_id"] for u in usage] == [booking_id]
     me = api(user=member.user, org=org).get("/api/members/me").json()
     assert (me["has_all_access"], me["all_access_expires_at"]) == (False, None)
     listed = api(org=org).get(f"/api/sessions/{session.pk}").json()

@@ -757,11 +757,14 @@ def test_cancelling_an_all_access_cancels_its_bookings_from_now_on_and_keeps_rid
     this_morning.refresh_from_db()
     assert this_morning.status == S.CONFIRMED
     assert AllAccessUsage.objects.filter(booking=this_morning).exists()
-    # and the bookings the pass no longer covers are cancelled: day freed, bike and place released
-    for booking in (tonight, tomorrow, guest):
+    # and the bookings the pass paid for are cancelled giving nothing back (the pass's days stay
+    # used), bike and place released; the guest gets its own pass (another package) back
+    for booking in (tonight, tomorrow):
         booking.refresh_from_db()
-        assert (booking.status, booking.refunded, booking.cancelled_at) == (S.CANCELLED, True, NOW)
-    assert not AllAccessUsage.objects.filter(booking__in=[tonight, tomorrow]).exists()
+        assert (booking.status, booking.refunded, booking.cancelled_at) == (S.CANCELLED, False, NOW)
+    assert AllAccessUsage.objects.filter(booking__in=[tonight, tomorrow]).count() == 2
+    guest.refresh_from_db()
+    assert (guest.status, guest.refunded, guest.cancelled_at) == (S.CANCELLED, True, NOW)
     tomorrow_session.refresh_from_db()
     assert tomorrow_session.booked_count == 0
     other = MemberFactory(organization=org)
@@ -777,14 +780,26 @@ def test_cancelling_an_all_access_cancels_its_bookings_from_now_on_and_keeps_rid
     assert book(member, make_session(org, in_days(1, hour=9))).payment_type == P.CREDIT
 
 
-def test_cancelling_a_credit_pack_leaves_its_booked_rides_alone(org, member):
+def test_cancelling_a_credit_pack_cancels_its_booked_rides_giving_nothing_back(org, member):
     from packages_app.services import redemption_cancel
 
+    # given 5 credits of an Elite 30, one ride taken this morning and one booked in two days
     elite = elite_30(member, now=NOW, credits=5)
+    taken = book(member, make_session(org, in_days(0, hour=10)), now=NOW - timedelta(hours=4))
     booking = book(member, make_session(org, in_days(2)))
-    redemption_cancel(organization=org, redemption_id=elite.pk, performed_by=None, now=NOW)
+    # when staff cancel (refund) the package
+    outcome = redemption_cancel(organization=org, redemption_id=elite.pk, performed_by=None, now=NOW)
+    # then the future ride is cancelled with nothing given back, the ride taken stays
+    assert outcome.effects.booking_ids_cancelled == [booking.pk]
+    assert outcome.effects.credits_removed == 3
     booking.refresh_from_db()
-    assert (booking.status, booking.credits_used) == (S.CONFIRMED, 1)  # spent credits stay spent
+    assert (booking.status, booking.refunded, booking.credits_used) == (S.CANCELLED, False, 1)
+    taken.refresh_from_db()
+    assert taken.status == S.CONFIRMED
+    assert balance(member) == 0
+    # and staff cancelling the ride taken, with a refund, return nothing to the closed lot
+    refunded = services.booking_cancel(organization=org, booking_id=taken.pk, by_staff=True, refund=True, now=NOW)
+    assert (refunded.status, refunded.refunded) == (S.CANCELLED, False)
     assert balance(member) == 0
 
 

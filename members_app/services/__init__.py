@@ -1,6 +1,6 @@
 """Writes for studios, people and the credit ledger, one module per idea:
 
-- `ledger`: the member lock and the credit ledger (grant, spend, refund, revoke, expire, adjust);
+- `ledger`: the member lock and the credit ledger (grant, spend, refund, close a lot, expire, adjust);
 - `people`: joining, being added by staff, a studio's record of a person, staff roles;
 - `organization`: studio settings and the credit price's history.
 
@@ -9,10 +9,10 @@ Callers import from `members_app.services`; the names below are its public surfa
 
 from members_app.services.ledger import (
     credit_adjustment_create,
+    credits_close_lot,
     credits_expire_overdue,
     credits_grant,
     credits_refund_booking,
-    credits_revoke_lot,
     credits_spend,
     member_lock,
 )
@@ -32,7 +32,7 @@ __all__ = [
     "credits_expire_overdue",
     "credits_grant",
     "credits_refund_booking",
-    "credits_revoke_lot",
+    "credits_close_lot",
     "credits_spend",
     "member_added_notify",
     "member_create",

@@ -224,12 +224,15 @@ def credits_refund_booking(
     now: datetime | None = None,
     performed_by: User | None = None,
     description: str = "Booking refund",
+    except_lot_ids=(),
 ) -> list[CreditTransaction]:
     """Return what a booking paid to the lots it came from (BOOKING_REFUND rows).
 
     Idempotent per booking: only what was paid and not yet refunded goes back. A lot that has
     expired meanwhile gets its credits back and loses them again at once (EXPIRATION row), so
-    the ledger tells the whole story and the balance never holds expired credits.
+    the ledger tells the whole story and the balance never holds expired credits. A closed lot
+    (its redemption was cancelled, DOMAIN.md 5) gets nothing back, ever; nor do `except_lot_ids`
+    (the lots a cancel in progress is about to close).
     """
     _require_transaction()
     now = now or clock.now()
@@ -239,7 +242,10 @@ def credits_refund_booking(
     ).values_list("lot_id", "amount"):
         per_lot[lot_id] += amount
     rows = []
-    for lot in CreditLot.objects.filter(pk__in=[k for k, v in per_lot.items() if v < 0]).order_by("pk"):
+    lots = CreditLot.objects.filter(pk__in=[k for k, v in per_lot.items() if v < 0], closed_at__isnull=True)
+    lots = list(lots.exclude(pk__in=list(except_lot_ids)).order_by("pk"))
+    locking.pause("refund_lots_read")
+    for lot in lots:
         give = -per_lot[lot.pk]
         give = min(give, lot.credits_granted - lot.remaining)
         if give <= 0:
@@ -263,7 +269,7 @@ def credits_refund_booking(
     return rows
 
 
-def credits_revoke_lot(
+def credits_close_lot(
     *,
     member: Member,
     lot: CreditLot,
@@ -273,15 +279,20 @@ def credits_revoke_lot(
     performed_by: User | None = None,
     description: str = "",
 ) -> CreditTransaction | None:
-    """Take back what is left of one lot (a cancelled redemption). Spent credits stay spent."""
+    """Close one lot for good (its redemption was cancelled, DOMAIN.md 5): what is left of it is
+    taken back (one ledger row; spent credits stay spent) and nothing is ever added to it again
+    (refunds skip it; the database refuses a closed lot holding credits). The lot is locked."""
     _require_transaction()
     now = now or clock.now()
-    lot.refresh_from_db(fields=["remaining"])
-    if lot.remaining <= 0:
+    lot.refresh_from_db(fields=["remaining", "closed_at"])
+    if lot.closed_at is not None:
         return None
     amount = lot.remaining
-    CreditLot.objects.filter(pk=lot.pk, remaining=amount).update(remaining=0)
-    lot.remaining = 0
+    if CreditLot.objects.filter(pk=lot.pk, remaining=amount).update(remaining=0, closed_at=now) != 1:
+        raise RuntimeError(f"credit lot {lot.pk} changed under its lock")
+    lot.remaining, lot.closed_at = 0, now
+    if amount <= 0:
+        return None
     return _append(
         member,
         type=type,

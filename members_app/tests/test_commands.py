@@ -1,10 +1,13 @@
 """check_ledger (DOMAIN.md 11): exit 0 when every balance matches its ledger, non-zero on a breach."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command, execute_from_command_line
 from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.utils import timezone
 
 from members_app import services
 from members_app.models import CreditLot, CreditTransaction, Member
@@ -80,3 +83,46 @@ def test_organization_option_checks_one_studio(member_with_credits):
     assert run_command("--organization", "other")[0] != 0
     code, _, err = run_command("--organization", "nope")
     assert code != 0 and "No organization" in err
+
+
+def test_credits_put_back_on_a_closed_lot_are_a_breach(member_with_credits):
+    # given the member's lot closed (its redemption was cancelled) with what was left taken back
+    member = Member.objects.get(pk=member_with_credits.pk)
+    lot = CreditLot.objects.get(member=member)
+    closed_at = timezone.now()
+    with transaction.atomic():
+        services.credits_close_lot(
+            member=services.member_lock(organization=member.organization, member_id=member.pk), lot=lot, now=closed_at
+        )
+    assert run_command()[0] == 0
+    # when someone writes a refund into it by hand, behind the services and the lot constraint
+    member.refresh_from_db()
+    CreditTransaction.objects.create(
+        organization_id=member.organization_id,
+        member=member,
+        seq=member.ledger_seq + 1,
+        type=CreditTransaction.Type.BOOKING_REFUND,
+        amount=1,
+        balance_before=0,
+        balance_after=1,
+        lot=lot,
+        created_at=closed_at + timedelta(minutes=5),
+    )
+    Member.objects.filter(pk=member.pk).update(credit_balance=1, ledger_seq=member.ledger_seq + 1)
+    # then the check names it and exits non-zero
+    code, _, err = run_command()
+    assert code != 0
+    assert f"credits_into_closed_lot: row {member.ledger_seq + 1} (BOOKING_REFUND +1) on closed lot {lot.pk}" in err
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="drops a constraint inside the test's transaction")
+def test_a_closed_lot_holding_credits_is_a_breach(member_with_credits):
+    # the database refuses it (lot_closed_holds_nothing); a copy restored without the constraint
+    # would not, so the check looks too
+    lot = CreditLot.objects.get(member=member_with_credits)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ALTER TABLE {CreditLot._meta.db_table} DROP CONSTRAINT lot_closed_holds_nothing")
+    CreditLot.objects.filter(pk=lot.pk).update(closed_at=timezone.now())  # still holds 3
+    code, _, err = run_command()
+    assert code != 0
+    assert f"credits_on_closed_lot: lot {lot.pk} closed at" in err

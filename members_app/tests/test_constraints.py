@@ -90,6 +90,16 @@ def test_lot_remaining_is_not_negative():
         CreditLot.objects.filter(pk=lot.pk).update(remaining=-1)
 
 
+def test_a_closed_lot_holds_nothing():
+    # closing a lot that still holds credits, and a refund into a closed lot, are both refused
+    lot = lot_for(MemberFactory(), remaining=2)
+    with refused("lot_closed_holds_nothing"):
+        CreditLot.objects.filter(pk=lot.pk).update(closed_at="2026-03-01T09:00:00Z")
+    CreditLot.objects.filter(pk=lot.pk).update(remaining=0, closed_at="2026-03-01T09:00:00Z")
+    with refused("lot_closed_holds_nothing"):
+        CreditLot.objects.filter(pk=lot.pk).update(remaining=1)
+
+
 def test_lot_remaining_is_at_most_granted():
     lot = lot_for(MemberFactory())
     with refused("lot_remaining_lte_granted"):
@@ -172,6 +182,7 @@ TESTED = {
     "lot_remaining_gte_0",
     "lot_remaining_lte_granted",
     "lot_granted_gt_0",
+    "lot_closed_holds_nothing",
     "ledger_amount_not_0",
     "ledger_balance_after_gte_0",
     "ledger_balance_arithmetic",

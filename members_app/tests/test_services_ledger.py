@@ -18,6 +18,7 @@ from spinning.clock import span_end
 from spinning.errors import Invalid, NotFound
 
 pytestmark = pytest.mark.django_db
+BOOKING = uuid.UUID("00000000-0000-0000-0000-00000000b00c")
 T = CreditTransaction.Type
 UTC = ZoneInfo("UTC")
 
@@ -173,14 +174,21 @@ def test_refund_to_a_lot_that_expired_meanwhile_expires_again():
     assert member.credit_balance == 0
 
 
-def test_revoking_a_lot_takes_only_what_is_left():
+def test_closing_a_lot_takes_only_what_is_left_and_refunds_skip_it_for_good():
     now = datetime(2026, 3, 1, 9, tzinfo=UTC)
     member = MemberFactory()
     lot, _ = grant(member, 5, None, now, type=T.PURCHASE)
-    services.credits_spend(member=member, amount=2, now=now)
-    txn = services.credits_revoke_lot(member=member, lot=lot, now=now, description="Refunded at the desk")
+    paid = services.credits_spend(member=member, amount=2, now=now, booking_id=BOOKING)
+    assert [r.lot_id for r in paid] == [lot.pk]
+    txn = services.credits_close_lot(member=member, lot=lot, now=now, description="Refunded at the desk")
     assert (txn.type, txn.amount, txn.balance_after) == (T.REDEMPTION_CANCELLED, -3, 0)
-    assert services.credits_revoke_lot(member=member, lot=lot, now=now) is None
+    assert services.credits_close_lot(member=member, lot=lot, now=now) is None
+    lot.refresh_from_db()
+    assert (lot.remaining, lot.closed_at) == (0, now)
+    # the booking those 2 credits paid for is refunded later: nothing goes back to a closed lot
+    assert services.credits_refund_booking(member=member, booking_id=BOOKING, now=now) == []
+    member.refresh_from_db()
+    assert member.credit_balance == 0
     assert_consistent(member)
 
 

@@ -23,11 +23,15 @@ from packages_app.services.catalog import (
 from packages_app.services.coupons import coupon_applies_to, coupon_usable
 from packages_app.services.expiry import ExpiryReport, packages_expire
 from packages_app.services.redemptions import (
+    CancelEffects,
+    CancelledBooking,
+    RedemptionCancellation,
     package_quote,
     redemption_cancel,
     redemption_cancel_bookings_release_set,
     redemption_confirm,
     redemption_create,
+    redemption_expire_unpaid,
     redemption_reject,
 )
 from packages_app.services.settlement import (
@@ -39,6 +43,10 @@ from packages_app.services.settlement import (
 )
 
 __all__ = [
+    "CancelEffects",
+    "CancelledBooking",
+    "RedemptionCancellation",
+    "redemption_expire_unpaid",
     "ExpiryReport",
     "Settlement",
     "coupon_applies_to",

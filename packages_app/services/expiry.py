@@ -1,5 +1,5 @@
 """The expiry job (DOMAIN.md 11): lots past their date, redemptions that ran out, friend passes
-that lapsed, member flags.
+that lapsed, member flags; PENDING requests left unpaid past `pending_request_hours` (DOMAIN.md 5).
 
 Safe beside traffic and beside a second copy of itself: each member is settled in its own short
 transaction under `SELECT ... FOR UPDATE SKIP LOCKED`; a member held by a booking or by the
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
 from members_app.models import CreditLot, Member, Organization
 from packages_app.models import Redemption
+from packages_app.services.redemptions import redemption_expire_unpaid
 from packages_app.services.settlement import (
     Settlement,
     member_flags_compute,
@@ -46,6 +47,7 @@ class ExpiryReport:
     to_active: int = 0
     friend_passes_lapsed: int = 0
     flags_updated: int = 0
+    requests_unpaid: int = 0
     skipped_member_ids: list = field(default_factory=list)
 
     def add(self, settlement: Settlement) -> None:
@@ -71,6 +73,7 @@ class ExpiryReport:
             f"{verb} {self.lots_expired} credit lots ({self.credits_expired} credits).",
             f"Redemptions: {self.to_expired} -> EXPIRED, {self.to_used} -> USED, {self.to_active} back to ACTIVE.",
             f"Friend passes lapsed: {self.friend_passes_lapsed}.",
+            f"Unpaid requests {'to cancel' if self.dry_run else 'cancelled'} (not paid in time): {self.requests_unpaid}.",
             f"Members checked: {self.members_checked}; changed: {self.members_changed}; "
             f"flags updated: {self.flags_updated}; skipped (busy, next run): {self.members_skipped}.",
         ]
@@ -127,12 +130,44 @@ def _lock_member_skip_locked(member_id) -> Member | None:
     return locking.lock(Member.objects.select_related("organization").filter(pk=member_id), skip_locked=True).first()
 
 
+def _unpaid_requests(organization: Organization | None, now: datetime) -> dict:
+    """{member_id: [redemption ids]} of PENDING requests older than their studio's
+    `pending_request_hours` (read-only; re-checked under the locks)."""
+    studios = Organization.objects.all() if organization is None else [organization]
+    found = defaultdict(list)
+    for studio in studios:
+        deadline = now - timedelta(hours=studio.pending_request_hours)
+        for member_id, redemption_id in (
+            Redemption.objects.filter(organization=studio, status=Status.PENDING, redeemed_at__lte=deadline)
+            .order_by("pk")
+            .values_list("member_id", "pk")
+        ):
+            found[member_id].append(redemption_id)
+    return found
+
+
+def _expire_unpaid(report: ExpiryReport, organization: Organization | None, now: datetime, dry_run: bool) -> None:
+    for member_id, redemption_ids in sorted(_unpaid_requests(organization, now).items(), key=lambda kv: str(kv[0])):
+        if dry_run:
+            report.requests_unpaid += len(redemption_ids)
+            continue
+        with transaction.atomic(durable=True):
+            member = _lock_member_skip_locked(member_id)
+            if member is None:
+                report.members_skipped += 1
+                report.skipped_member_ids.append(str(member_id))
+                continue
+            for redemption_id in redemption_ids:
+                report.requests_unpaid += redemption_expire_unpaid(member=member, redemption_id=redemption_id, now=now)
+
+
 def packages_expire(
     *, organization: Organization | None = None, now: datetime | None = None, dry_run: bool = False
 ) -> ExpiryReport:
     """Run the expiry job once (all studios, or one). See the module docstring for the guarantees."""
     now = now or clock.now()
     report = ExpiryReport(dry_run=dry_run)
+    _expire_unpaid(report, organization, now, dry_run)
     member_ids = _candidate_member_ids(organization, now)
     report.members_checked = len(member_ids)
     for start in range(0, len(member_ids), BATCH):

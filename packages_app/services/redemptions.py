@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
@@ -19,7 +20,7 @@ from django.db import transaction
 from members_app.errors import MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
 from members_app.models import CreditLot, CreditTransaction, Member, Organization, User
-from members_app.services import credits_expire_overdue, credits_revoke_lot, member_lock
+from members_app.services import credits_close_lot, credits_expire_overdue, member_lock
 from packages_app import errors
 from packages_app.models import BENEFIT_FRIEND_PASS, Package, Redemption
 from packages_app.pricing import Quote, quote_price
@@ -256,14 +257,52 @@ def _close(redemption: Redemption, *, now: datetime, performed_by, reason: str, 
 # bookings_app (the layers point one way), so bookings_app installs its function here once, from
 # BookingsConfig.ready(). It runs inside redemption_cancel's transaction, after the member and the
 # redemption are locked and before the coupon and the lots (the lock order puts Session and
-# Booking between them).
-_bookings_release: Callable[..., None] | None = None
+# Booking between them). It returns the bookings it cancelled.
+@dataclass(frozen=True)
+class CancelledBooking:
+    id: uuid.UUID
+    starts_at: datetime  # of its session
+    is_guest: bool
 
 
-def redemption_cancel_bookings_release_set(release: Callable[..., None] | None) -> None:
-    """Install bookings_app's `release(organization=, member=, redemption=, now=, performed_by=)`."""
+_bookings_release: Callable[..., list[CancelledBooking]] | None = None
+
+
+def redemption_cancel_bookings_release_set(release: Callable[..., list[CancelledBooking]] | None) -> None:
+    """Install bookings_app's `release(organization=, member=, redemption=, now=, performed_by=)`:
+    cancel, giving nothing back, the member's bookings on sessions not yet started that this
+    redemption paid for (credits of its lots, or its All Access); return their ids."""
     global _bookings_release
     _bookings_release = release
+
+
+@dataclass(frozen=True)
+class CancelEffects:
+    """What cancelling a redemption takes (API.md `cancel_effects`; the admin's preview)."""
+
+    credits_removed: int
+    all_access_ends_on: date | None  # the last day its All Access covers after the cancel
+    all_access_days_removed: int
+    bookings_cancelled: tuple[CancelledBooking, ...]
+
+    @property
+    def booking_ids_cancelled(self) -> list:
+        return [booking.id for booking in self.bookings_cancelled]
+
+
+@dataclass(frozen=True)
+class RedemptionCancellation:
+    redemption: Redemption
+    effects: CancelEffects
+    dry_run: bool
+
+
+class _DryRunDone(Exception):
+    """Unwinds a dry run's transaction once its effects are known: nothing it wrote stays."""
+
+    def __init__(self, effects: CancelEffects):
+        super().__init__("dry run")
+        self.effects = effects
 
 
 def redemption_cancel(
@@ -272,46 +311,113 @@ def redemption_cancel(
     redemption_id,
     performed_by: User | None,
     reason: str = "",
+    dry_run: bool = False,
     now: datetime | None = None,
-) -> Redemption:
-    """Staff refund an ACTIVE redemption (DOMAIN.md 5): -> CANCELLED. Its remaining credits go
-    (REDEMPTION_CANCELLED rows, one per lot; spent credits stay spent), its All Access ends from
-    today on (studio time), its friend pass is void, the coupon use comes back, flags recomputed.
-    Bookings it paid for that the pass no longer covers are cancelled by bookings_app's release
-    function (docs/bookings.md); rides already taken stay taken."""
+) -> RedemptionCancellation:
+    """Staff cancel (refund) an ACTIVE redemption (DOMAIN.md 5): -> CANCELLED, and nothing it
+    granted stays usable. The member's bookings on sessions not yet started that it paid for
+    (credits of its lots, or its All Access) are cancelled giving nothing back; rides already taken
+    stay taken. Its lots are closed for good: what is left on them goes (one REDEMPTION_CANCELLED
+    row per lot) and nothing is ever added to them again. Its All Access ends from today on
+    (studio time), its friend pass is void, the coupon use comes back, the flags are recomputed.
+
+    `dry_run` runs exactly the same code and rolls it back, so the preview is what the real cancel
+    would do at this instant."""
     now = now or clock.now()
-    tz = organization.timezone
-    with transaction.atomic(durable=True):
-        member, redemption = _lock_member_and_redemption(organization, redemption_id)
-        if redemption.status != Status.ACTIVE:
-            raise InvalidState(f"Only an ACTIVE redemption can be cancelled; this one is {redemption.status}.")
-        _close(redemption, now=now, performed_by=performed_by, reason=reason, from_status=Status.ACTIVE)
-        if _bookings_release is not None:
-            _bookings_release(
-                organization=organization, member=member, redemption=redemption, now=now, performed_by=performed_by
+    try:
+        with transaction.atomic(durable=True):
+            member, redemption = _lock_member_and_redemption(organization, redemption_id)
+            if redemption.status != Status.ACTIVE:
+                raise InvalidState(f"Only an ACTIVE redemption can be cancelled; this one is {redemption.status}.")
+            effects = _cancel_active(
+                organization, member, redemption, now=now, performed_by=performed_by, reason=reason
             )
-        if redemption.coupon_id:
-            coupon_give_back(organization, redemption.coupon_id, member)
-        # Credits past their date expire first (EXPIRATION), so only live credits are "cancelled".
-        credits_expire_overdue(member=member, now=now)
-        lots = sorted(redemption.lots(), key=lambda lot: str(lot.pk))
-        for lot in locking.lock(CreditLot.objects.filter(pk__in=[lot.pk for lot in lots])):
-            credits_revoke_lot(
-                member=member,
-                lot=lot,
-                type=T.REDEMPTION_CANCELLED,
-                now=now,
-                redemption_id=redemption.pk,
-                performed_by=performed_by,
-                description=f"Refund of {redemption.package.code}" + (f": {reason}" if reason else ""),
-            )
-        if redemption.all_access_expires_at is not None:
-            today = clock.local_date(now, tz)
-            start_of_today = clock.start_of_local_day(today, tz)
-            if redemption.all_access_expires_at > start_of_today:
-                redemption.all_access_expires_at = start_of_today
-                if redemption.all_access_starts_on and redemption.all_access_starts_on < today:
-                    redemption.all_access_ends_on = today - timedelta(days=1)
-                redemption.save(update_fields=["all_access_expires_at", "all_access_ends_on"])
-        member_flags_refresh(member=member, now=now)
-    return redemption
+            if dry_run:
+                raise _DryRunDone(effects)
+    except _DryRunDone as done:
+        effects = done.effects
+        redemption = Redemption.objects.select_related("package", "coupon").get(pk=redemption.pk)
+    return RedemptionCancellation(redemption=redemption, effects=effects, dry_run=dry_run)
+
+
+def _cancel_active(
+    organization: Organization, member: Member, redemption: Redemption, *, now, performed_by, reason: str
+) -> CancelEffects:
+    """The cancel itself; member and redemption locked. Lock order: bookings_app's release locks
+    sessions and bookings, then the coupon, then the lots."""
+    _close(redemption, now=now, performed_by=performed_by, reason=reason, from_status=Status.ACTIVE)
+    lot_ids = [lot.pk for lot in redemption.lots()]
+    bookings = []
+    if _bookings_release is not None:
+        bookings = _bookings_release(
+            organization=organization, member=member, redemption=redemption, now=now, performed_by=performed_by
+        )
+    if redemption.coupon_id:
+        coupon_give_back(organization, redemption.coupon_id, member)
+    # Credits past their date expire first (EXPIRATION), so only live credits are "removed".
+    credits_expire_overdue(member=member, now=now)
+    removed = 0
+    for lot in locking.lock(CreditLot.objects.filter(pk__in=lot_ids)):
+        row = credits_close_lot(
+            member=member,
+            lot=lot,
+            type=T.REDEMPTION_CANCELLED,
+            now=now,
+            redemption_id=redemption.pk,
+            performed_by=performed_by,
+            description=f"Refund of {redemption.package.code}" + (f": {reason}" if reason else ""),
+        )
+        removed += -row.amount if row is not None else 0
+    ends_on, days_removed = _all_access_end(redemption, now=now, tz=organization.timezone)
+    member_flags_refresh(member=member, now=now)
+    return CancelEffects(
+        credits_removed=removed,
+        all_access_ends_on=ends_on,
+        all_access_days_removed=days_removed,
+        bookings_cancelled=tuple(sorted(bookings, key=lambda b: (b.starts_at, b.is_guest, str(b.id)))),
+    )
+
+
+def _all_access_end(redemption: Redemption, *, now: datetime, tz: str) -> tuple[date | None, int]:
+    """End the All Access from today on (studio time). Returns (the last day it covers now, how
+    many days it lost); a pass that had not started covers none, reported as ending yesterday."""
+    if redemption.all_access_expires_at is None or redemption.all_access_ends_on is None:
+        return None, 0
+    today = clock.local_date(now, tz)
+    yesterday = today - timedelta(days=1)
+    start_of_today = clock.start_of_local_day(today, tz)
+    if redemption.all_access_expires_at <= start_of_today:
+        return redemption.all_access_ends_on, 0  # it had ended already
+    first_lost = max(today, redemption.all_access_starts_on or today)
+    days_removed = (redemption.all_access_ends_on - first_lost).days + 1
+    redemption.all_access_expires_at = start_of_today
+    if redemption.all_access_starts_on and redemption.all_access_starts_on < today:
+        redemption.all_access_ends_on = yesterday
+    redemption.save(update_fields=["all_access_expires_at", "all_access_ends_on"])
+    return min(redemption.all_access_ends_on, yesterday), days_removed
+
+
+# --- unpaid requests (the expiry job) ---------------------------------------------------------------
+UNPAID_REASON = "not paid in time"
+
+
+def redemption_expire_unpaid(*, member: Member, redemption_id, now: datetime) -> bool:
+    """A PENDING request staff did not confirm within the studio's `pending_request_hours`
+    (DOMAIN.md 5) is cancelled ("not paid in time") and gives its coupon use back, total and for
+    the member. A building block of the expiry job: the member is locked by the caller; the
+    redemption is locked and re-checked here, so a confirm that won the race is left alone.
+    Returns whether it cancelled anything (idempotent)."""
+    locking.require_transaction("redemption_expire_unpaid")
+    organization = member.organization
+    redemption = (
+        locking.lock(Redemption.objects.filter(organization=organization, member=member))
+        .filter(pk=redemption_id)
+        .first()
+    )
+    deadline = now - timedelta(hours=organization.pending_request_hours)
+    if redemption is None or redemption.status != Status.PENDING or redemption.redeemed_at > deadline:
+        return False
+    _close(redemption, now=now, performed_by=None, reason=UNPAID_REASON, from_status=Status.PENDING)
+    if redemption.coupon_id:
+        coupon_give_back(organization, redemption.coupon_id, member)
+    return True

@@ -119,12 +119,17 @@ def test_redemption_actions_call_the_services(desk_client, org, now):
     desk_client.post(
         "/admin/packages_app/redemption/", {"action": "reject_selected", "_selected_action": [str(pending[2].pk)]}
     )
-    response = desk_client.post(
+    selected = [str(pending[0].pk), str(pending[2].pk)]
+    preview = desk_client.post(
+        "/admin/packages_app/redemption/", {"action": "cancel_selected", "_selected_action": selected}
+    )
+    assert "invalid_state" in preview.content.decode()  # the rejected one cannot be cancelled
+    assert Redemption.objects.get(pk=pending[0].pk).status == "ACTIVE"  # the preview changed nothing
+    desk_client.post(
         "/admin/packages_app/redemption/",
-        {"action": "cancel_selected", "_selected_action": [str(pending[0].pk), str(pending[2].pk)]},
+        {"action": "cancel_selected", "_selected_action": selected, "confirm_cancel": "yes"},
         follow=True,
     )
-    assert "invalid_state" in response.content.decode()  # the rejected one cannot be cancelled
     statuses = {r.pk: r.status for r in Redemption.objects.all()}
     assert [statuses[p.pk] for p in pending] == ["CANCELLED", "ACTIVE", "CANCELLED"]
     pending[0].member.refresh_from_db()

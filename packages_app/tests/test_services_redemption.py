@@ -104,10 +104,13 @@ def test_cancel_takes_back_remaining_credits_of_both_lots_spent_credits_stay_spe
     redemption = sell(org, member, package, coupon=coupon, now=now)
     member.refresh_from_db()
     credits_spend(member=member, amount=3, now=now, description="three rides")
-    cancelled = services.redemption_cancel(
+    outcome = services.redemption_cancel(
         organization=org, redemption_id=redemption.pk, performed_by=admin_user, reason="refund", now=now
     )
-    assert cancelled.status == S.CANCELLED
+    assert outcome.redemption.status == S.CANCELLED
+    assert (outcome.effects.credits_removed, outcome.effects.booking_ids_cancelled) == (4, [])
+    for lot in CreditLot.objects.filter(member=member):
+        assert (lot.remaining, lot.closed_at) == (0, now)
     rows = ledger(member)
     # both lots share an expiry, so which one paid the rides is the ledger's choice; what is left
     # of the two (4 credits) is taken back, one row per lot that still held credits
@@ -222,10 +225,12 @@ def test_cancel_ends_all_access_from_today_and_clears_the_flag(org, member, admi
     package = AllAccessPackageFactory(organization=org, all_access_days=30)
     redemption = sell(org, member, package, now=now)
     later = now + timedelta(days=4)  # 14 March
-    cancelled = services.redemption_cancel(
+    outcome = services.redemption_cancel(
         organization=org, redemption_id=redemption.pk, performed_by=admin_user, now=later
     )
+    cancelled = outcome.redemption
     assert cancelled.all_access_ends_on == date(2026, 3, 13)
+    assert (outcome.effects.all_access_ends_on, outcome.effects.all_access_days_removed) == (date(2026, 3, 13), 26)
     assert cancelled.all_access_expires_at == datetime(2026, 3, 14, tzinfo=IST)
     member.refresh_from_db()
     assert (member.has_all_access, member.all_access_expires_at) == (False, None)

@@ -7,7 +7,8 @@ from members_app.models import Organization
 class Command(BaseCommand):
     help = (
         "Verify the credit ledger (DOMAIN.md 6) for every member: cached balance == sum of ledger "
-        "amounts == last balance_after == sum of lot remaining, never negative, an unbroken chain. "
+        "amounts == last balance_after == sum of lot remaining, never negative, an unbroken chain; "
+        "a closed lot (cancelled redemption) holds nothing and never got credits after it closed. "
         "Exits non-zero on any breach."
     )
 
