@@ -417,6 +417,7 @@ def redemption_expire_unpaid(*, member: Member, redemption_id, now: datetime) ->
     deadline = now - timedelta(hours=organization.pending_request_hours)
     if redemption is None or redemption.status != Status.PENDING or redemption.redeemed_at > deadline:
         return False
+    locking.pause("unpaid_checked")
     _close(redemption, now=now, performed_by=None, reason=UNPAID_REASON, from_status=Status.PENDING)
     if redemption.coupon_id:
         coupon_give_back(organization, redemption.coupon_id, member)

@@ -354,3 +354,81 @@ def test_expiry_job_skips_a_member_held_by_traffic_and_settles_them_next_run(org
         release.set()
         thread.join()
     assert services.packages_expire().lots_expired == 1
+
+
+# --- unpaid requests (issue 8 item 2): the job beside itself and beside traffic ---------------------
+def _unpaid(org):
+    """A member's PENDING request with a once-per-member coupon, made 80 hours ago (policy: 72)."""
+    member = MemberFactory(organization=org)
+    coupon = CouponFactory(organization=org, max_redemptions=1, max_redemptions_per_member=1)
+    redemption = services.redemption_create(
+        organization=org,
+        package_id=PackageFactory(organization=org).pk,
+        member_id=member.pk,
+        by_staff=False,
+        performed_by=None,
+        coupon_code=coupon.code,
+        now=clock.now() - timedelta(hours=80),
+    )
+    return member, coupon, redemption
+
+
+def test_two_copies_of_the_job_cancel_an_unpaid_request_once_and_give_the_use_back_once(org):
+    member, coupon, redemption = _unpaid(org)
+    window = Window("unpaid_checked", 0.5)
+    with pause_hook(window):
+        outcomes = race(lambda: services.packages_expire(), lambda: services.packages_expire())
+    assert kinds(outcomes) == ["ok", "ok"]
+    assert sorted(value.requests_unpaid for _, value in outcomes) == [0, 1]
+    assert window.hits == 1  # the other copy skipped the member (SKIP LOCKED) or found it done
+    redemption.refresh_from_db()
+    assert (redemption.status, redemption.cancel_reason) == ("CANCELLED", "not paid in time")
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 0
+    assert CouponMemberUse.objects.get(coupon=coupon, member=member).uses == 0
+
+
+def test_control_two_copies_without_the_lock_both_pass_the_check_the_conditional_transition_holds(org):
+    member, coupon, redemption = _unpaid(org)
+    window = Window("unpaid_checked", 0.5)
+    with locks_disabled(), pause_hook(window):
+        outcomes = race(lambda: services.packages_expire(), lambda: services.packages_expire())
+    assert window.hits == 2  # both copies saw it PENDING and late
+    # `UPDATE ... WHERE status = 'PENDING'` cancels it once; the other copy is refused before it
+    # gives the coupon use back a second time
+    assert ("refused", "invalid_state") in outcomes
+    coupon.refresh_from_db()
+    assert coupon.times_redeemed == 0
+
+
+def test_the_job_skips_a_requester_held_by_traffic_and_cancels_next_run(org):
+    from django.db import transaction
+
+    from members_app.services import member_lock
+
+    member, coupon, redemption = _unpaid(org)
+    held, release = threading.Event(), threading.Event()
+
+    def traffic():
+        try:
+            with transaction.atomic():
+                member_lock(organization=org, member_id=member.pk)
+                held.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=traffic)
+    thread.start()
+    assert held.wait(timeout=10)
+    try:
+        started = time.monotonic()
+        report = services.packages_expire()
+        assert time.monotonic() - started < 2  # it did not wait for the lock
+        assert (report.members_skipped, report.requests_unpaid) == (1, 0)
+    finally:
+        release.set()
+        thread.join()
+    assert services.packages_expire().requests_unpaid == 1
+    redemption.refresh_from_db()
+    assert redemption.status == "CANCELLED"
