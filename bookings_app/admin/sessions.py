@@ -69,6 +69,27 @@ class SessionForm(forms.ModelForm):
         if "capacity" in self.fields:
             self.fields["capacity"].required = False
             self.fields["capacity"].help_text = "Empty: every bookable bike of the layout."
+        if "ends_at" in self.fields:
+            self.fields["ends_at"].required = False
+            self.fields["ends_at"].help_text = "Empty: the class's duration after the start."
+
+    def clean(self):
+        """The end defaults from the class's duration; an end before the start is a sentence on the
+        field, not the database constraint's name (issue 12 items 7-8)."""
+        cleaned = super().clean()
+        starts_at, ends_at, ride_class = cleaned.get("starts_at"), cleaned.get("ends_at"), cleaned.get("ride_class")
+        if starts_at and not ends_at and "ends_at" in self.fields and not self.has_error("ends_at"):
+            if ride_class is not None:
+                cleaned["ends_at"] = starts_at + timedelta(minutes=ride_class.duration_minutes)
+            else:
+                self.add_error("ends_at", "Choose the class (its duration gives the end) or enter the end.")
+        elif starts_at and ends_at and ends_at <= starts_at:
+            self.add_error("ends_at", "The class must end after it starts.")
+        return cleaned
+
+    def validate_constraints(self):
+        if not self.has_error("ends_at"):
+            super().validate_constraints()
 
 
 @admin.register(Session)

@@ -175,6 +175,14 @@ def test_admin_adds_a_session_through_the_service(org):
     assert refused.status_code == 200
     assert "Not saved" in refused.content.decode()
     assert Session.objects.filter(organization=org).count() == 1
+    # the end defaults from the class's duration (issue 12 item 7) ...
+    no_end = {**form, "starts_at_0": "2026-03-06", "ends_at_0": "", "ends_at_1": ""}
+    assert client.post(url("bookings_app_session_add"), no_end).status_code == 302
+    latest = Session.objects.filter(organization=org).order_by("-starts_at").first()
+    assert latest.ends_at - latest.starts_at == timedelta(minutes=ride_class.duration_minutes)
+    # ... and an end before the start is a sentence, not the constraint's name
+    backwards = client.post(url("bookings_app_session_add"), {**form, "ends_at_1": "15:00:00"}).content.decode()
+    assert "The class must end after it starts." in backwards and "session_ends_after_start" not in backwards
 
 
 def test_seat_layout_grid_edits_seats(org):
