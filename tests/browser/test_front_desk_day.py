@@ -110,3 +110,46 @@ def test_front_desk_books_a_premium_bike_adds_a_guest_cancels_checks_in_and_undo
     assert booking.checked_in_at is None and booking.credits_used == 2 and booking.seat.label == "A2"
     elif_.refresh_from_db()
     assert elif_.credit_balance == balance - 2
+
+
+def test_front_desk_confirms_a_request_from_today_and_adjusts_credits_with_an_expiry(page, tonight):
+    from packages_app import services as package_services
+    from packages_app.models import Package, Redemption
+
+    studio = tonight.organization
+    member = Member.objects.get(organization=studio, user__email="mert@example.com")
+    package = Package.objects.get(organization=studio, code="CORE-10")
+    pending = package_services.redemption_create(
+        organization=studio,
+        package_id=package.pk,
+        member_id=member.pk,
+        by_staff=False,
+        performed_by=member.user,
+        payment_method="BANK_TRANSFER",
+    )
+    login(page, FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD)
+    requests = page.locator("#today table.today-requests")
+    expect(requests).to_contain_text(member.full_name)
+    requests.get_by_role("link", name="Confirm or reject").click()
+    expect(page.locator("#request-summary")).to_contain_text("Confirming grants")
+    page.fill("#payment_reference", "EFT-2026-0042")
+    page.fill("#note", "Transfer seen on the bank statement")
+    page.shot("request-decide")
+    page.get_by_role("button", name="Confirm: payment received").click()
+    expect(success_message(page)).to_contain_text(f"confirmed for {member.full_name}")
+    page.shot("request-confirmed-member-page")
+    pending.refresh_from_db()
+    assert pending.status == Redemption.Status.ACTIVE and pending.payment_reference == "EFT-2026-0042"
+
+    member.refresh_from_db()
+    balance = member.credit_balance
+    page.get_by_role("link", name="Adjust credits").click()
+    page.fill("#id_amount", "2")
+    page.fill("#id_reason", "Goodwill after a broken bike")
+    page.fill("#id_expires_at", "2026-12-31")
+    page.shot("adjust-credits")
+    page.get_by_role("button", name="Save adjustment").click()
+    expect(success_message(page)).to_contain_text(f"balance now {balance + 2}")
+    page.shot("adjusted")
+    lot = member.credit_lots.get(credits_granted=2)
+    assert lot.expires_at is not None
