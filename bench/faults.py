@@ -145,9 +145,9 @@ def lock_drill(port: int, database: str, *, what: str, token: str, session_id: s
             conn.execute("SELECT id FROM bookings_app_session WHERE id = %s FOR UPDATE", [session_id])
         else:
             conn.execute(
-                "SELECT m.id FROM members_app_member m JOIN authtoken_token t ON t.user_id = m.user_id "
-                "WHERE t.key = %s FOR UPDATE OF m",
-                [token],
+                "SELECT m.id FROM members_app_member m JOIN knox_authtoken t ON t.user_id = m.user_id "
+                "WHERE t.token_key = %s FOR UPDATE OF m",
+                [token[:15]],
             )
         client = clients.Client(port, timeout=lock_timeout_s + 20)
         key = f"lock-{what}-{int(time.time())}"

@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bench import djangoenv
+from bench.seed import bench_token
 
 
 def main() -> None:
@@ -30,7 +31,6 @@ def main() -> None:
     from django.db import connection, transaction
     from django.db.models import F
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
 
     from bookings_app.models import Seat, Session
     from members_app.models import Member, Organization
@@ -76,11 +76,12 @@ def main() -> None:
         .order_by("starts_at", "pk")
         .values_list("pk", "capacity")
     )
-    tokens = list(
-        Token.objects.filter(user__memberships__organization=organization)
+    tokens = [
+        (bench_token(user_id), member_id)
+        for user_id, member_id in Member.objects.filter(organization=organization)
         .order_by("user__email")
-        .values_list("key", "user__memberships__pk")
-    )
+        .values_list("user_id", "pk")
+    ]
     rush_tokens = tokens[: args.rush_clients]
     load_tokens = tokens[args.rush_clients :]
     pairs_path = out / "pairs.tsv"

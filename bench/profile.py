@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench import djangoenv
+from bench.seed import bench_token
 
 
 def main() -> None:
@@ -31,10 +32,9 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
     from pyinstrument import Profiler
-    from rest_framework.authtoken.models import Token
 
     from bookings_app.models import Session
-    from members_app.models import Organization
+    from members_app.models import Member, Organization
 
     out = Path(args.out)
     organization = Organization.objects.get(slug="bench")
@@ -57,11 +57,12 @@ def main() -> None:
     )
     needed = 2 * args.bookings + 40
     # members from the end of the list: the load phase starts from the front
-    tokens = list(
-        Token.objects.filter(user__memberships__organization=organization)
+    tokens = [
+        bench_token(user_id)
+        for user_id in Member.objects.filter(organization=organization)
         .order_by("-user__email")
-        .values_list("key", flat=True)[:needed]
-    )
+        .values_list("user_id", flat=True)[:needed]
+    ]
     client = Client()
     cursor = {"i": 0}
 

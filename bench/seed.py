@@ -23,8 +23,8 @@ shift sessions by whole days to today).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
-import secrets
 import uuid
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
@@ -79,6 +79,11 @@ def main() -> None:
 
 
 # --- COPY ------------------------------------------------------------------------------------
+def bench_token(user_id) -> str:
+    """The seeded person's API token: 64 hex characters like knox's, derived from the user id."""
+    return hashlib.sha256(f"spin-bench-token:{user_id}".encode()).hexdigest()
+
+
 def copy_rows(model, names: list[str], rows, now: datetime) -> int:
     """COPY `rows` (tuples in the order of `names`, attnames) into the model's table.
 
@@ -121,7 +126,8 @@ def copy_rows(model, names: list[str], rows, now: datetime) -> int:
 def seed(args) -> dict:
     from django.contrib.auth.hashers import make_password
     from django.utils import timezone
-    from rest_framework.authtoken.models import Token
+    from knox.crypto import hash_token
+    from knox.models import AuthToken
 
     from bookings_app.models import Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
     from members_app import seeds as member_seeds
@@ -289,7 +295,16 @@ def seed(args) -> dict:
         ((user_ids[i], f"rider{i}@bench.example", "Rider", f"No {i}", password, now, True) for i in range(members_n)),
         now,
     )
-    copy_rows(Token, ["key", "user_id", "created"], ((secrets.token_hex(20), uid, now) for uid in user_ids), now)
+    # knox rows (only the digest is stored); the secrets are derived from the user ids so that
+    # bench.prepare / bench.profile can hand them to the clients. Far expiry: a seeded database
+    # is reused across runs, and the expiry is then never pushed out (no write on the hot path).
+    expiry = now + timedelta(days=3650)
+    copy_rows(
+        AuthToken,
+        ["digest", "token_key", "user_id", "created", "expiry"],
+        ((hash_token(token), token[:15], uid, now, expiry) for uid, token in ((u, bench_token(u)) for u in user_ids)),
+        now,
+    )
 
     spent = [0] * members_n
     rides = defaultdict(list)

@@ -2,17 +2,15 @@
 
 import uuid
 
-from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
-from rest_framework.authtoken.models import Token
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from members_app import selectors, services
+from members_app import accounts, selectors, services
+from members_app.errors import EmailTaken
 from members_app.filters import MemberFilter
 from members_app.models import Member
 from members_app.serializers import (
@@ -27,19 +25,12 @@ from members_app.serializers import (
     PriceHistorySerializer,
     RegisterResponseSerializer,
     RegisterSerializer,
-    TokenRequestSerializer,
-    TokenResponseSerializer,
 )
-from spinning.errors import DomainError, NotFound
+from spinning.errors import NotFound
 from spinning.permissions import IsAdminRole, IsMemberOrStaff, IsStaff, Public
 from spinning.tenancy import Tenant, resolve_tenant
+from spinning.throttling import RegistrationThrottle, login_failure_keys, login_failures
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
-
-
-class InvalidCredentials(DomainError):
-    status = 400
-    code = "invalid_credentials"
-    detail = "Email or password is wrong."
 
 
 def member_for_caller(tenant: Tenant, member_id) -> Member:
@@ -58,20 +49,31 @@ def member_for_caller(tenant: Tenant, member_id) -> Member:
     raise NotFound("No such member.")
 
 
-class AuthThrottle(ScopedRateThrottle):
-    scope_attr = "throttle_scope"
-
-
 @extend_schema(tags=["auth"])
 class RegisterView(TenantMixin, APIView):
     permission_classes = [Public]
     authentication_classes: list = []
-    throttle_classes = [AuthThrottle]
-    throttle_scope = "auth"
+    throttle_classes = [RegistrationThrottle]
 
     @extend_schema(
+        summary="Register: join the studio as a member",
+        description=(
+            "Creates the person (or adds an existing one, with the right password, as a member) and "
+            "returns a token for the member apps. Throttled per client address "
+            "(`THROTTLE_REGISTRATION`)."
+        ),
         request=RegisterSerializer,
-        responses={201: RegisterResponseSerializer},
+        responses={
+            201: RegisterResponseSerializer,
+            400: OpenApiResponse(description="`validation_error`, `organization_required`."),
+            409: OpenApiResponse(
+                description="`email_taken` (the email has an account and the password is not its own), `member_exists`."
+            ),
+            429: OpenApiResponse(
+                description="`throttled`: too many registrations from this address, or too many wrong "
+                "passwords for this email or address; `Retry-After` says when to retry."
+            ),
+        },
         parameters=[ORGANIZATION_HEADER],
         auth=[],
     )
@@ -79,30 +81,21 @@ class RegisterView(TenantMixin, APIView):
         """Join the X-Organization studio as a member; returns a token for the member apps."""
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = services.member_register(organization=self.organization, **serializer.validated_data)
-        token, _ = Token.objects.get_or_create(user=member.user)
-        return Response({"token": token.key, "member": MemberSerializer(member).data}, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(tags=["auth"])
-class TokenView(APIView):
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-    throttle_classes = [AuthThrottle]
-    throttle_scope = "auth"
-
-    @extend_schema(request=TokenRequestSerializer, responses={200: TokenResponseSerializer}, auth=[])
-    def post(self, request):
-        """Exchange email and password for the person's token (valid in every studio they belong to)."""
-        serializer = TokenRequestSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request, username=serializer.validated_data["email"].lower(), password=serializer.validated_data["password"]
+        # Joining with an existing account checks its password: the same guard as the login.
+        failures = login_failures()
+        keys = login_failure_keys(request, serializer.validated_data["email"])
+        wait = failures.wait(keys)
+        if wait is not None:
+            raise Throttled(wait=wait)
+        try:
+            member = services.member_register(organization=self.organization, **serializer.validated_data)
+        except EmailTaken:
+            failures.hit(keys)
+            raise
+        issued = accounts.token_issue(user=member.user)
+        return Response(
+            {"token": issued.token, "member": MemberSerializer(member).data}, status=status.HTTP_201_CREATED
         )
-        if user is None or not user.is_active:
-            raise InvalidCredentials()
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
 
 
 @extend_schema(tags=["members"])

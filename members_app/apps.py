@@ -5,3 +5,12 @@ class MembersConfig(AppConfig):
     name = "members_app"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Studios and members"
+
+    def ready(self):
+        # After the admin's autodiscover (django.contrib.admin comes first in INSTALLED_APPS):
+        # replace knox's token admin with one that shows no secret.
+        from django.contrib import admin
+
+        from members_app import admin_tokens
+
+        admin_tokens.register(admin.site)

@@ -88,7 +88,27 @@ class TokenRequestSerializer(serializers.Serializer):
 
 
 class TokenResponseSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    token = serializers.CharField(help_text="Send as `Authorization: Bearer <token>`; shown only once.")
+    expires_at = serializers.DateTimeField(help_text="Expires then unless used before (each use pushes it out).")
+
+
+class MessageSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="A human sentence.")
+
+
+class PasswordChangeSerializer(serializers.Serializer):
+    old_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
+
+
+class PasswordResetSerializer(serializers.Serializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    uid = serializers.CharField(max_length=64)
+    token = serializers.CharField(max_length=128)
+    new_password = serializers.CharField(write_only=True, max_length=128, style={"input_type": "password"})
 
 
 class CreditTransactionSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.urls import re_path
 
-from members_app import api
+from members_app import api, api_auth
 from spinning.routers import ApiRouter
 
 router = ApiRouter()
@@ -9,7 +9,15 @@ router.register("organization/price-history", api.PriceHistoryViewSet, basename=
 
 urlpatterns = [
     re_path(r"^auth/register/?$", api.RegisterView.as_view(), name="auth-register"),
-    re_path(r"^auth/token/?$", api.TokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/token/?$", api_auth.TokenView.as_view(), name="auth-token"),
+    re_path(r"^auth/logout/?$", api_auth.LogoutView.as_view(), name="auth-logout"),
+    re_path(r"^auth/password-change/?$", api_auth.PasswordChangeView.as_view(), name="auth-password-change"),
+    re_path(r"^auth/password-reset/?$", api_auth.PasswordResetView.as_view(), name="auth-password-reset"),
+    re_path(
+        r"^auth/password-reset/confirm/?$",
+        api_auth.PasswordResetConfirmView.as_view(),
+        name="auth-password-reset-confirm",
+    ),
     re_path(r"^organization/?$", api.OrganizationView.as_view(), name="organization"),
     *router.urls,
 ]

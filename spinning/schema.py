@@ -51,4 +51,9 @@ def document_error_responses(result, generator, request, public):
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": reference}}}
                 )
+            # An operation that lists its own error codes (OpenApiResponse(description=...)) gets
+            # the shared body too.
+            for status, response in responses.items():
+                if status[:1] in {"4", "5"} and "content" not in response:
+                    response["content"] = {"application/json": {"schema": reference}}
     return result

@@ -4,9 +4,11 @@ DATABASE_URL   absent: a SQLite file (var/db.sqlite3) with IMMEDIATE transaction
 SECRET_KEY     required when DEBUG is off (a dev key is used when DEBUG is on).
 DEBUG          "1"/"true" to enable; off by default (`make run` turns it on).
 ALLOWED_HOSTS  comma separated; default "localhost,127.0.0.1" (plus "testserver" for tests).
+Accounts, throttles and the shared cache: see the "Accounts and throttles" block below and README.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,7 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "members_app",
@@ -186,9 +188,15 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "spinning.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
-        "auth": os.environ.get("THROTTLE_AUTH", "10/min"),
+        "login_failures": os.environ.get("THROTTLE_LOGIN_FAILURES", "10/min"),
+        "registration": os.environ.get("THROTTLE_REGISTRATION", "20/hour"),
+        "password_reset": os.environ.get("THROTTLE_PASSWORD_RESET", "5/hour"),
         "coupon_lookup": os.environ.get("THROTTLE_COUPON_LOOKUP", "20/min"),
     },
+    # How many proxies in front of gunicorn append to X-Forwarded-For. 0 (the default): the
+    # client is REMOTE_ADDR and X-Forwarded-For is ignored, so a spoofed header buys nothing.
+    # N: the N-th address from the right of X-Forwarded-For (DRF's NUM_PROXIES semantics).
+    "NUM_PROXIES": int(os.environ.get("NUM_PROXIES", "0")),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
@@ -200,10 +208,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    "APPEND_COMPONENTS": {
-        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
-    },
-    "SECURITY": [{"bearerAuth": []}],
+    # The `bearerAuth` security scheme comes from spinning.auth.BearerTokenScheme, per operation.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "spinning.schema.document_error_responses",
@@ -222,11 +227,47 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Accounts and throttles (DOMAIN.md 1, API.md "Auth and people", "Operations") -------------
+# The throttles count in the default cache, which every server process shares: the database
+# (table `spinning_cache`, created by members_app migration 0004) unless REDIS_URL is set.
+# MAX_ENTRIES is large so that a flood of new keys (many addresses) never culls live counters.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "spinning_cache",
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "100000"))},
+    }
+}
 if os.environ.get("REDIS_URL"):
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
     }
+
+# Tokens (django-rest-knox): only a SHA-512 digest is stored; a token expires after
+# TOKEN_TTL_DAYS without use. Every use pushes the expiry out again, but the row is written at
+# most once per TOKEN_REFRESH_SECONDS (so the booking path does not write on every request).
+TOKEN_TTL_DAYS = int(os.environ.get("TOKEN_TTL_DAYS", "30"))
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(days=TOKEN_TTL_DAYS),
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": int(os.environ.get("TOKEN_REFRESH_SECONDS", "3600")),
+    "AUTH_HEADER_PREFIX": "Bearer",
+}
+# The page of the member app that takes `uid` and `token` and asks for the new password.
+PASSWORD_RESET_URL = os.environ.get("PASSWORD_RESET_URL", "http://localhost:8000/password-reset")
+# Django's reset tokens stop working after this long (and as soon as the password changes).
+PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(60 * 60 * 24)))
+
+# Mail: Django's SMTP settings from the environment; without EMAIL_HOST, to the console.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
 
 LOGGING = {
     "version": 1,

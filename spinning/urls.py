@@ -4,9 +4,12 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from spinning.admin_login import admin_login
 from spinning.views import health
 
 urlpatterns = [
+    # Before the admin's own URLs: its login, behind the login-failure throttle.
+    path("admin/login/", admin_login, name="admin-login-throttled"),
     path("admin/", admin.site.urls),
     re_path(r"^api/health/?$", health, name="health"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),

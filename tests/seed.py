@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
 from bookings_app import services as booking_services
 from bookings_app.models import Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
+from members_app.accounts import token_issue
 from members_app.models import Member, Organization, StaffRole, User
 from members_app.seeds import DEMO_MEMBERS, FRONT_DESK_EMAIL
 from packages_app import services as package_services
@@ -35,7 +35,7 @@ class Studio:
     front_desk: User
     member: Member  # the rider the member-side tests act as
     other_member: Member  # a second rider, whose rows the first must never see
-    tokens: dict[str, str] = field(default_factory=dict)  # role -> token key
+    tokens: dict[str, str] = field(default_factory=dict)  # role -> token (the secret)
     ids: dict[str, list[str]] = field(default_factory=dict)  # resource -> ids of real rows
 
     def headers(self, role: str) -> dict[str, str]:
@@ -158,7 +158,7 @@ def seed_studio(now: datetime | None = None) -> Studio:
         ("staff", studio.admin),
         ("front_desk", studio.front_desk),
     ):
-        studio.tokens[role] = Token.objects.get_or_create(user=user)[0].key
+        studio.tokens[role] = token_issue(user=user).token
     org = organization
     studio.ids = {
         "members": [str(pk) for pk in Member.objects.filter(organization=org).values_list("pk", flat=True)],

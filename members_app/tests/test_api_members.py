@@ -4,8 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.throttling import ScopedRateThrottle
 
 from members_app import services
 from members_app.models import CreditLot, CreditTransaction, Member, User
@@ -117,7 +115,11 @@ def test_token_login_needs_no_organization_and_is_the_persons(api, member_a):
         "/api/auth/token", {"email": member_a.user.email.upper(), "password": "pass-word-123"}, format="json"
     )
     assert response.status_code == 200
-    assert response.json() == {"token": Token.objects.get(user=member_a.user).key}
+    body = response.json()
+    assert set(body) == {"token", "expires_at"}
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['token']}")
+    assert client.get("/api/members/me").json()["id"] == str(member_a.pk)
 
 
 @pytest.mark.parametrize("email, password", [("person-unknown@example.com", "pass-word-123"), (None, "wrong-password")])
@@ -135,9 +137,10 @@ def test_token_login_of_an_inactive_person_is_refused(api, member_a):
 
 
 @pytest.fixture
-def auth_rate_of_two(monkeypatch):
-    # The throttle reads its rates once at import; patch the class attribute for this test only.
-    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {**ScopedRateThrottle.THROTTLE_RATES, "auth": "2/min"})
+def auth_rate_of_two(settings):
+    # The throttles read their rates per request, so a settings override is enough.
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "login_failures": "2/min", "registration": "2/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
 
 
 def test_token_login_is_throttled(api, member_a, auth_rate_of_two):
