@@ -287,3 +287,10 @@ def test_the_admin_shows_no_token_secret(member, client):
         assert secret not in body
     assert client.get("/admin/knox/authtoken/add/").status_code == 403
     assert client.get("/admin/authtoken/").status_code == 404  # DRF's plain-text token admin is gone
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrate_leaves_the_cache_table_and_no_plain_text_tokens():
+    tables = connection.introspection.table_names()
+    assert "spinning_cache" in tables
+    assert "authtoken_token" not in tables
