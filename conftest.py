@@ -39,7 +39,7 @@ def api():
     def make(user=None, org=None):
         client = APIClient()
         if user is not None:
-            from members_app.accounts import token_issue
+            from members_app.services.accounts import token_issue
 
             client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_issue(user=user).token}")
         if org is not None:

@@ -9,7 +9,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members_app import accounts, selectors, services
+from members_app import selectors, services
 from members_app.errors import EmailTaken
 from members_app.filters import MemberFilter
 from members_app.models import Member
@@ -26,6 +26,7 @@ from members_app.serializers import (
     RegisterResponseSerializer,
     RegisterSerializer,
 )
+from members_app.services import accounts
 from spinning.errors import NotFound
 from spinning.permissions import IsAdminRole, IsMemberOrStaff, IsStaff, Public
 from spinning.tenancy import Tenant, resolve_tenant

@@ -1,6 +1,6 @@
 """HTTP endpoints for accounts (API.md "Auth and people"): token, logout, password change and reset.
 
-Thin: parse, check the throttle, call `members_app.accounts`, render. Registration stays in
+Thin: parse, check the throttle, call `members_app.services.accounts`, render. Registration stays in
 `members_app.api` (it makes a member of a studio).
 """
 
@@ -13,7 +13,6 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from members_app import accounts
 from members_app.serializers import (
     MessageSerializer,
     PasswordChangeSerializer,
@@ -22,6 +21,7 @@ from members_app.serializers import (
     TokenRequestSerializer,
     TokenResponseSerializer,
 )
+from members_app.services import accounts
 from spinning.throttling import PasswordResetEmailThrottle, PasswordResetThrottle, login_failure_keys, login_failures
 
 THROTTLED = OpenApiResponse(description="`throttled`: too many attempts; `Retry-After` says when to retry.")

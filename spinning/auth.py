@@ -4,7 +4,7 @@ Only a SHA-512 digest of each token is stored. A request costs one query: the to
 15-character `token_key` prefix, not expired, with its user (`select_related`); the digest is
 compared in constant time. knox's own `_cleanup_token` would read every other token of the
 user on each request (a second query), so expired rows are filtered in the query instead and
-deleted when the person next logs in (`members_app.accounts.token_issue`).
+deleted when the person next logs in (`members_app.services.accounts.token_issue`).
 
 Each use pushes the expiry out to now + TOKEN_TTL_DAYS, but the row is written only when that
 moves it by more than REST_KNOX["MIN_REFRESH_INTERVAL"] seconds (at most once an hour).

@@ -16,9 +16,9 @@ from django.core.management import call_command
 
 from bookings_app import services as booking_services
 from bookings_app.models import Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
-from members_app.accounts import token_issue
 from members_app.models import Member, Organization, StaffRole, User
 from members_app.seeds import DEMO_MEMBERS, FRONT_DESK_EMAIL
+from members_app.services.accounts import token_issue
 from packages_app import services as package_services
 from packages_app.models import Coupon, Package, Redemption
 from packages_app.seeds import seed_catalog

@@ -27,8 +27,8 @@ from django.test import Client
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from members_app.accounts import token_issue
 from members_app.models import Member, User
+from members_app.services.accounts import token_issue
 from members_app.tests.factories import UserFactory
 from tests.seed import seed_studio
 

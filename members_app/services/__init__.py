@@ -2,7 +2,8 @@
 
 - `ledger`: the member lock and the credit ledger (grant, spend, refund, close a lot, expire, adjust);
 - `people`: joining, being added by staff, a studio's record of a person, staff roles;
-- `organization`: studio settings and the credit price's history.
+- `organization`: studio settings and the credit price's history;
+- `accounts`: tokens, password change and reset (imported as the module: `services.accounts`).
 
 Callers import from `members_app.services`; the names below are its public surface.
 """
