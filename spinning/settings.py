@@ -229,7 +229,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- Accounts and throttles (DOMAIN.md 1, API.md "Auth and people", "Operations") -------------
 # The throttles count in the default cache, which every server process shares: the database
-# (table `spinning_cache`, created by members_app migration 0005) unless REDIS_URL is set.
+# (table `spinning_cache`, created by members_app migration 0006) unless REDIS_URL is set.
 # MAX_ENTRIES is large so that a flood of new keys (many addresses) never culls live counters.
 CACHES = {
     "default": {

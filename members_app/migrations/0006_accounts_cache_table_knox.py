@@ -16,7 +16,7 @@ def create_cache_table(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("members_app", "0004_member_names_language_search")]
+    dependencies = [("members_app", "0005_creditlot_closed_at")]
 
     operations = [
         migrations.RunPython(create_cache_table, migrations.RunPython.noop, elidable=False),
