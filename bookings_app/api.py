@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bookings_app import selectors, services
-from bookings_app.filters import BookingFilter, SessionFilter
+from bookings_app.filters import BookingFilter, SessionFilter, WaitlistFilter
 from bookings_app.models import Instructor, Location, RideClass, Seat
 from bookings_app.serializers import (
     SESSION_LIST_VALUES,
@@ -19,6 +19,7 @@ from bookings_app.serializers import (
     BookingCancelSerializer,
     BookingCreateSerializer,
     BookingSerializer,
+    ErrorSerializer,
     InstructorSerializer,
     LocationSerializer,
     RideClassSerializer,
@@ -31,6 +32,8 @@ from bookings_app.serializers import (
     SessionDetailSerializer,
     SessionSerializer,
     SessionUpdateSerializer,
+    WaitlistEntrySerializer,
+    WaitlistJoinSerializer,
     booking_json,
     session_list_rows,
 )
@@ -48,6 +51,21 @@ from spinning.permissions import (
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
+
+
+def _errors(**codes_by_status) -> dict:
+    """extend_schema `responses` entries for the error codes an operation answers
+    (`_errors(**{"409": "a, b"})`), in the one error shape."""
+    return {
+        int(status_code): OpenApiResponse(ErrorSerializer, description=f"Codes: {codes}.")
+        for status_code, codes in codes_by_status.items()
+    }
+
+
+WAITLIST_JOIN_REFUSALS = (
+    "`session_not_bookable`, `booking_not_open`, `member_inactive`, `already_booked`, `already_waitlisted`, "
+    "`session_not_full`, `waitlist_full`, `daily_limit_reached`, `insufficient_credits`, `busy`"
+)
 
 
 # --- reference data ---------------------------------------------------------------------------------
@@ -166,6 +184,8 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
             return [IsStaff()]
         if self.action == "roster":
             return [IsStaffOrInstructor()]
+        if self.action == "waitlist":
+            return [IsStaff()] if self.request.method == "GET" else [IsMemberOrStaff()]
         return [PublicReadAdminWrite()]
 
     def _member(self):
@@ -200,7 +220,8 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         # SessionSerializer, which documents it, at a fraction of the cost per row.
         member = self._member()
         queryset = self.filter_queryset(self.get_queryset())
-        columns = (*SESSION_LIST_VALUES, "my_booking_id") if member is not None else SESSION_LIST_VALUES
+        mine = ("my_booking_id", "my_waitlist_entry_id")
+        columns = (*SESSION_LIST_VALUES, *mine) if member is not None else SESSION_LIST_VALUES
         page = self.paginate_queryset(queryset.values(*columns))
         priority = selectors.member_has_priority(member=member, now=clock.now())
         organization = self.organization
@@ -230,7 +251,14 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         session = services.session_create(organization=self.organization, **serializer.validated_data)
         return self._detail(session.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(request=SessionUpdateSerializer, responses={200: SessionDetailSerializer})
+    @extend_schema(
+        summary="Change a session's capacity, instructor or class",
+        description="Staff ADMIN. `capacity`: 1 to the layout's bookable bikes (400 otherwise), never below "
+        "the live bookings (409 `capacity_below_bookings`); raising it books waiting riders from the "
+        "waitlist onto the new spots (DOMAIN.md 14) before this answers.",
+        request=SessionUpdateSerializer,
+        responses={200: SessionDetailSerializer, **_errors(**{"409": "`capacity_below_bookings`, `busy`"})},
+    )
     def partial_update(self, request, pk=None):
         serializer = SessionUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -244,6 +272,43 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         services.session_cancel(organization=self.organization, session_id=pk, cancelled_by=request.user)
         return self._detail(pk)
 
+    @extend_schema(
+        methods=["POST"],
+        summary="Join a full session's waitlist",
+        description="A member joins for themselves; staff add a member (`member_id`). Only a session "
+        "without a free spot; the member must be able to book it now and to pay its cheapest bike "
+        "(All Access with a free ride that day, or enough credits); nothing is taken until a spot "
+        "frees and the entry is promoted (DOMAIN.md 14).",
+        request=WaitlistJoinSerializer,
+        responses={201: WaitlistEntrySerializer, **_errors(**{"409": WAITLIST_JOIN_REFUSALS})},
+    )
+    @extend_schema(
+        methods=["GET"],
+        summary="A session's waitlist",
+        description="Staff: every entry of the session, first come first (WAITING ones carry their "
+        "1-based `position`).",
+        request=None,
+        responses={200: WaitlistEntrySerializer(many=True)},
+    )
+    @action(detail=True, methods=["get", "post"])
+    def waitlist(self, request, pk=None):
+        if request.method == "GET":
+            session = selectors.session_get(organization=self.organization, session_id=pk)
+            queryset = selectors.waitlist_list(organization=self.organization).filter(session=session)
+            page = self.paginate_queryset(queryset.order_by("sequence"))
+            return self.get_paginated_response(WaitlistEntrySerializer(page, many=True).data)
+        serializer = WaitlistJoinSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        member_id = _member_for_request(self.tenant, serializer.validated_data.get("member_id"))
+        entry = services.waitlist_join(
+            organization=self.organization,
+            session_id=pk,
+            member_id=member_id,
+            added_by=request.user if self.tenant.is_staff else None,
+        )
+        rendered = selectors.waitlist_get(organization=self.organization, entry_id=entry.pk)
+        return Response(WaitlistEntrySerializer(rendered).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(responses={200: RosterEntrySerializer(many=True)})
     @action(detail=True, methods=["get"])
     def roster(self, request, pk=None):
@@ -252,6 +317,75 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         queryset = selectors.session_roster(organization=self.organization, session=session)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(RosterEntrySerializer(page, many=True).data)
+
+
+def _member_for_request(tenant, member_id):
+    """Who a booking-like request is for: staff name `member_id` (or act for their own member
+    record); a member acts only for themselves (403 when naming another)."""
+    if tenant.is_staff:
+        if member_id is None:
+            if tenant.member is None:
+                raise Invalid({"member_id": "Name the member."})
+            return tenant.member.pk
+        return member_id
+    if member_id is not None and member_id != tenant.member.pk:
+        raise Forbidden("Members act for themselves; staff act for others.")
+    return tenant.member.pk
+
+
+# --- waitlist ---------------------------------------------------------------------------------------
+@extend_schema(tags=["waitlist"])
+class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
+    """API.md "Waitlist": staff see every entry (filters), a member their own."""
+
+    serializer_class = WaitlistEntrySerializer
+    filterset_class = WaitlistFilter
+    lookup_value_regex = UUID_REGEX
+    permission_classes = [IsMemberOrStaff]
+
+    def get_queryset(self):
+        queryset = selectors.waitlist_list(organization=self.organization).order_by("-joined_at", "pk")
+        if getattr(self, "swagger_fake_view", False) or self.tenant.is_staff:
+            return queryset
+        return queryset.filter(member=self.tenant.member)
+
+    @extend_schema(
+        summary="Waitlist entries",
+        description="Staff: every entry of the studio (`session_id`, `member_id`, `status`); a member: their "
+        "own. Newest first; `position` is 1-based among the session's WAITING entries, null otherwise.",
+    )
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="One waitlist entry",
+        description="Staff, or the member whose entry it is (another member's answers 404).",
+        responses={200: WaitlistEntrySerializer},
+    )
+    def retrieve(self, request, pk=None):
+        entry = self.get_queryset().filter(pk=pk).first()
+        if entry is None:
+            raise NotFound("No such waitlist entry.")
+        return Response(WaitlistEntrySerializer(entry).data)
+
+    @extend_schema(
+        summary="Leave a waitlist (member) or remove an entry (staff)",
+        description="A member's own entry becomes LEFT; staff make any entry REMOVED. Only a WAITING entry.",
+        request=None,
+        responses={200: WaitlistEntrySerializer, **_errors(**{"409": "`invalid_state`, `busy`"})},
+    )
+    @action(detail=True, methods=["post"])
+    def leave(self, request, pk=None):
+        tenant = self.tenant
+        entry = services.waitlist_leave(
+            organization=self.organization,
+            entry_id=pk,
+            member=None if tenant.is_staff else tenant.member,
+            by_staff=tenant.is_staff,
+        )
+        return Response(
+            WaitlistEntrySerializer(selectors.waitlist_get(organization=self.organization, entry_id=entry.pk)).data
+        )
 
 
 # --- bookings ---------------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ from spinning.errors import Conflict
 
 __all__ = [
     "AlreadyBooked",
+    "AlreadyWaitlisted",
     "BookingNotOpen",
     "CheckInNotOpen",
+    "CapacityBelowBookings",
     "DailyLimitReached",
     "FriendPassUnavailable",
     "HostBookingRequired",
@@ -16,6 +18,8 @@ __all__ = [
     "SeatUnavailable",
     "SessionFull",
     "SessionNotBookable",
+    "SessionNotFull",
+    "WaitlistFull",
 ]
 
 
@@ -67,3 +71,24 @@ class HostBookingRequired(Conflict):
 class CheckInNotOpen(Conflict):
     code = "check_in_not_open"
     detail = "Check-in is open from check_in_opens_minutes before the start until the no-show time."
+
+
+# --- waitlist (API.md "Waitlist") and capacity ---------------------------------------------------------
+class SessionNotFull(Conflict):
+    code = "session_not_full"
+    detail = "This session has a free spot: book it instead of joining the waitlist."
+
+
+class AlreadyWaitlisted(Conflict):
+    code = "already_waitlisted"
+    detail = "The member is already waiting for this session."
+
+
+class WaitlistFull(Conflict):
+    code = "waitlist_full"
+    detail = "The waitlist of this session is full."
+
+
+class CapacityBelowBookings(Conflict):
+    code = "capacity_below_bookings"
+    detail = "The capacity cannot go below the riders already booked."

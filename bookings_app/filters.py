@@ -3,7 +3,7 @@
 
 import django_filters
 
-from bookings_app.models import Booking, Session
+from bookings_app.models import Booking, Session, WaitlistEntry
 from bookings_app.selectors import filter_starts_between
 from spinning.tenancy import resolve_tenant
 
@@ -48,6 +48,16 @@ class BookingFilter(_FromToMixin):
 
     class Meta:
         model = Booking
+        fields: list = []
+
+
+class WaitlistFilter(django_filters.FilterSet):
+    session_id = django_filters.UUIDFilter(field_name="session_id")
+    member_id = django_filters.UUIDFilter(field_name="member_id")
+    status = django_filters.ChoiceFilter(choices=WaitlistEntry.Status.choices)
+
+    class Meta:
+        model = WaitlistEntry
         fields: list = []
 
 

@@ -269,3 +269,64 @@ class AllAccessUsage(models.Model):
             ),
             models.CheckConstraint(condition=Q(slot__gte=1), name="all_access_slot_gte_1"),
         ]
+
+
+class WaitlistEntry(models.Model):
+    """A member waiting for a spot on a full session (DOMAIN.md 14), first come first served.
+
+    Only WAITING entries are live: they hold a place in the queue (`sequence`, per session) and
+    at most one per member per session. Every other state is final. A PROMOTED entry names the
+    booking the promotion made; no other state does. Rows change only by conditional UPDATEs
+    (`... WHERE status = 'WAITING'`), so two writers can never both move one entry.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "WAITING", "Waiting"
+        PROMOTED = "PROMOTED", "Promoted"
+        SKIPPED = "SKIPPED", "Skipped"
+        LEFT = "LEFT", "Left"
+        REMOVED = "REMOVED", "Removed"
+        EXPIRED = "EXPIRED", "Expired"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    session = models.ForeignKey(Session, on_delete=models.PROTECT, related_name="waitlist_entries")
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="waitlist_entries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    # Place in the session's queue: 1, 2, 3 ... in the order members joined (written under the
+    # session lock). Positions shown to people count WAITING entries only.
+    sequence = models.PositiveIntegerField()
+    booking = models.OneToOneField(
+        Booking, null=True, blank=True, on_delete=models.PROTECT, related_name="waitlist_entry"
+    )
+    # Why an entry was SKIPPED (the booking refusal code: insufficient_credits, ...).
+    reason = models.CharField(max_length=40, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    joined_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["session", "sequence"]
+        verbose_name = "waitlist entry"
+        verbose_name_plural = "waitlist entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "member"], condition=Q(status="WAITING"), name="waitlist_one_waiting_per_member"
+            ),
+            models.UniqueConstraint(fields=["session", "sequence"], name="waitlist_sequence_unique_per_session"),
+            models.CheckConstraint(
+                condition=(Q(status="PROMOTED") & Q(booking__isnull=False))
+                | (~Q(status="PROMOTED") & Q(booking__isnull=True)),
+                name="waitlist_promoted_has_booking",
+            ),
+            models.CheckConstraint(condition=Q(sequence__gte=1), name="waitlist_sequence_gte_1"),
+        ]
+        indexes = [
+            models.Index(fields=["session", "status", "sequence"]),
+            models.Index(fields=["member", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member_id} waiting on {self.session_id} ({self.status})"

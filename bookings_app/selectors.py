@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, When
+from django.db.models.functions import Coalesce
 
-from bookings_app.models import LIVE, AllAccessUsage, Booking, Seat, SeatLayout, Session
+from bookings_app.models import LIVE, AllAccessUsage, Booking, Seat, SeatLayout, Session, WaitlistEntry
 from members_app.models import Member, Organization
 from packages_app.models import BENEFIT_PRIORITY_BOOKING, Redemption
 from spinning import clock
@@ -82,10 +83,27 @@ def session_list(
         .order_by("starts_at", "pk")
     )
     queryset = filter_starts_between(queryset, field="starts_at", organization=organization, start=start, end=end)
+    # The waitlist's length and the member's own waiting entry: subqueries of the same statement.
+    queryset = queryset.annotate(waitlist_count=_waiting_count(session=OuterRef("pk")))
     if member is not None:
         mine = Booking.objects.filter(LIVE, session=OuterRef("pk"), member=member, is_guest=False).values("pk")[:1]
-        queryset = queryset.annotate(my_booking_id=Subquery(mine))
+        my_entry = WaitlistEntry.objects.filter(
+            session=OuterRef("pk"), member=member, status=WaitlistEntry.Status.WAITING
+        ).values("pk")[:1]
+        queryset = queryset.annotate(my_booking_id=Subquery(mine), my_waitlist_entry_id=Subquery(my_entry))
     return queryset
+
+
+def _waiting_count(**lookup) -> Subquery:
+    """COUNT of WAITING entries matching `lookup` (OuterRefs), as a subquery (0 when none)."""
+    counted = (
+        WaitlistEntry.objects.filter(status=WaitlistEntry.Status.WAITING, **lookup)
+        .order_by()
+        .values("session")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
 def session_get(*, organization: Organization, session_id, member: Member | None = None) -> Session:
@@ -159,3 +177,30 @@ def all_access_usage_list(*, organization: Organization, redemption: Redemption)
     return AllAccessUsage.objects.filter(organization=organization, redemption=redemption).order_by(
         "usage_date", "slot", "pk"
     )
+
+
+# --- waitlist -----------------------------------------------------------------------------------
+def waitlist_list(*, organization: Organization) -> QuerySet[WaitlistEntry]:
+    """Waitlist entries with their `position`: 1-based among the session's WAITING entries in the
+    order they joined, None for every other state (one subquery, no per-row query)."""
+    ahead = _waiting_count(session=OuterRef("session"), sequence__lte=OuterRef("sequence"))
+    return (
+        WaitlistEntry.objects.filter(organization=organization)
+        .select_related("session", "member")
+        .annotate(
+            position=Case(
+                When(status=WaitlistEntry.Status.WAITING, then=ahead), default=None, output_field=IntegerField()
+            )
+        )
+    )
+
+
+def waitlist_get(*, organization: Organization, entry_id, member: Member | None = None) -> WaitlistEntry:
+    """One entry; with `member`, only that member's (another's answers 404)."""
+    queryset = waitlist_list(organization=organization)
+    if member is not None:
+        queryset = queryset.filter(member=member)
+    try:
+        return queryset.get(pk=entry_id)
+    except (WaitlistEntry.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such waitlist entry.") from None

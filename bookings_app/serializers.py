@@ -6,7 +6,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
 
-from bookings_app.models import AllAccessUsage, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
+from bookings_app.models import (
+    AllAccessUsage,
+    Booking,
+    Instructor,
+    Location,
+    RideClass,
+    Seat,
+    SeatLayout,
+    Session,
+    WaitlistEntry,
+)
 from bookings_app.services import PAYMENT_METHODS
 from spinning.limits import LONG_TEXT_MAX_LENGTH
 
@@ -106,7 +116,8 @@ class _ClassRef(_Ref):
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    """The list row. `booking_opens_at` and `my_booking_id` come from the view's context."""
+    """The list row. `booking_opens_at` comes from the view's context; `my_booking_id`,
+    `waitlist_count` and `my_waitlist_entry_id` from the selector's annotations."""
 
     class_ = _ClassRef(source="ride_class")
     instructor = _Ref()
@@ -115,6 +126,8 @@ class SessionSerializer(serializers.ModelSerializer):
     available_spots = serializers.SerializerMethodField()
     booking_opens_at = serializers.SerializerMethodField()
     my_booking_id = serializers.SerializerMethodField()
+    waitlist_count = serializers.SerializerMethodField()
+    my_waitlist_entry_id = serializers.SerializerMethodField()
 
     class Meta:
         model = Session
@@ -132,6 +145,8 @@ class SessionSerializer(serializers.ModelSerializer):
             "available_spots",
             "booking_opens_at",
             "my_booking_id",
+            "waitlist_count",
+            "my_waitlist_entry_id",
         ]
         read_only_fields = fields
 
@@ -154,6 +169,14 @@ class SessionSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_my_booking_id(self, obj):
         value = getattr(obj, "my_booking_id", None)
+        return str(value) if value else None
+
+    def get_waitlist_count(self, obj) -> int:
+        return getattr(obj, "waitlist_count", 0) or 0
+
+    @extend_schema_field(serializers.UUIDField(allow_null=True))
+    def get_my_waitlist_entry_id(self, obj):
+        value = getattr(obj, "my_waitlist_entry_id", None)
         return str(value) if value else None
 
 
@@ -185,7 +208,8 @@ def time_renderer():
     return render
 
 
-# The columns of a timetable row, read with `.values()` (`my_booking_id` when the caller is a member).
+# The columns of a timetable row, read with `.values()` (`my_booking_id` and
+# `my_waitlist_entry_id` when the caller is a member).
 SESSION_LIST_VALUES = (
     "id",
     "ride_class_id",
@@ -201,6 +225,7 @@ SESSION_LIST_VALUES = (
     "status",
     "capacity",
     "booked_count",
+    "waitlist_count",
 )
 
 
@@ -213,6 +238,7 @@ def session_list_rows(rows, *, opens_at) -> list[dict]:
     out = []
     for row in rows:
         my_booking_id = row.get("my_booking_id")
+        my_entry_id = row.get("my_waitlist_entry_id")
         out.append(
             {
                 "id": str(row["id"]),
@@ -232,6 +258,8 @@ def session_list_rows(rows, *, opens_at) -> list[dict]:
                 "available_spots": max(0, row["capacity"] - row["booked_count"]),
                 "booking_opens_at": render_time(opens_at(row["starts_at"])),
                 "my_booking_id": str(my_booking_id) if my_booking_id else None,
+                "waitlist_count": row["waitlist_count"] or 0,
+                "my_waitlist_entry_id": str(my_entry_id) if my_entry_id else None,
             }
         )
     return out
@@ -391,3 +419,37 @@ class AllAccessUsageSerializer(serializers.ModelSerializer):
         model = AllAccessUsage
         fields = ["id", "usage_date", "slot", "booking_id", "was_no_show"]
         read_only_fields = fields
+
+
+# --- waitlist ---------------------------------------------------------------------------------------
+class WaitlistEntrySerializer(serializers.ModelSerializer):
+    """API.md "Waitlist": `position` is 1-based among the session's WAITING entries, null otherwise
+    (annotated by `selectors.waitlist_list`)."""
+
+    session_id = serializers.UUIDField(read_only=True)
+    member_id = serializers.UUIDField(read_only=True)
+    booking_id = serializers.UUIDField(read_only=True, allow_null=True)
+    position = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WaitlistEntry
+        fields = ["id", "session_id", "member_id", "status", "position", "booking_id", "joined_at", "updated_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True, min_value=1))
+    def get_position(self, obj):
+        return getattr(obj, "position", None)
+
+
+class WaitlistJoinSerializer(serializers.Serializer):
+    member_id = serializers.UUIDField(
+        required=False, allow_null=True, help_text="Staff: the member to add (members join for themselves)."
+    )
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape (API.md Conventions), for operations that list their codes."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)

@@ -19,6 +19,7 @@ router.register("classes", api.RideClassViewSet, basename="class")
 router.register("instructors", api.InstructorViewSet, basename="instructor")
 router.register("sessions", api.SessionViewSet, basename="session")
 router.register("bookings", api.BookingViewSet, basename="booking")
+router.register("waitlist", api.WaitlistViewSet, basename="waitlist")
 
 UUID = "[0-9a-fA-F-]{36}"
 

@@ -37,6 +37,15 @@ from bookings_app.services.schedule import (
     session_create,
     session_update,
 )
+from bookings_app.services.waitlist import (
+    PromotionReport,
+    WaitlistSweep,
+    waitlist_entry_promote,
+    waitlist_join,
+    waitlist_leave,
+    waitlist_promote,
+    waitlists_sweep,
+)
 
 __all__ = [
     "AUTO",
@@ -57,4 +66,11 @@ __all__ = [
     "session_create",
     "session_update",
     "sessions_close",
+    "PromotionReport",
+    "WaitlistSweep",
+    "waitlist_entry_promote",
+    "waitlist_join",
+    "waitlist_leave",
+    "waitlist_promote",
+    "waitlists_sweep",
 ]

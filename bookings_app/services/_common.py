@@ -6,11 +6,11 @@ from datetime import datetime
 
 from django.db import IntegrityError
 
-from bookings_app.errors import AlreadyBooked, DailyLimitReached, SeatTaken, SessionFull
+from bookings_app.errors import AlreadyBooked, AlreadyWaitlisted, DailyLimitReached, SeatTaken, SessionFull
 from bookings_app.models import Booking
 from members_app.models import Member, Organization
 from packages_app.services import member_redemptions_settle
-from spinning.errors import Invalid
+from spinning.errors import Busy, Invalid
 
 AUTO = "AUTO"
 ALL_ACCESS = Booking.PaymentType.ALL_ACCESS
@@ -36,6 +36,13 @@ def _domain_error_for(exc: IntegrityError):
         return SessionFull()
     if "all_access_one_use_per_date_slot" in text or "allaccessusage.redemption_id" in text:
         return DailyLimitReached()
+    if (
+        "waitlist_one_waiting_per_member" in text
+        or "waitlistentry.session_id, bookings_app_waitlistentry.member_id" in text
+    ):
+        return AlreadyWaitlisted()
+    if "waitlist_sequence_unique_per_session" in text or "bookings_app_waitlistentry.sequence" in text:
+        return Busy()  # two joins took one place in the queue (only without the session lock)
     return None
 
 

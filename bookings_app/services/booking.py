@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -100,6 +101,56 @@ def _resolve_payment(
     raise InsufficientCredits()
 
 
+def all_access_covering(*, member: Member, local_day, lock: bool) -> list[Redemption]:
+    """The member's ACTIVE All Access passes covering a studio-local date, in the order payment
+    tries them (soonest ending first). `lock`: the booking path locks them (Redemption comes
+    after Member in the lock order); the waitlist's join only reads them."""
+    queryset = Redemption.objects.filter(
+        member=member,
+        status=Redemption.Status.ACTIVE,
+        all_access_starts_on__lte=local_day,
+        all_access_ends_on__gte=local_day,
+    )
+    return sorted(locking.lock(queryset) if lock else queryset, key=lambda r: (r.all_access_ends_on, str(r.pk)))
+
+
+def refuse_unbookable(
+    *, organization: Organization, session: Session, member: Member, now, guest: bool = False
+) -> None:
+    """DOMAIN.md 9's first refusals, in their order: session_not_bookable (not SCHEDULED or
+    started), booking_not_open (before starts_at - booking_window_days; a priority holder
+    priority_booking_hours earlier), member_inactive, already_booked (a member's own booking).
+    One definition for booking and for joining the waitlist (DOMAIN.md 14 refuses the same)."""
+    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
+        raise SessionNotBookable()
+    if not guest:
+        opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
+        if now < opens_at and selectors.member_has_priority(member=member, now=now):
+            opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
+        if now < opens_at:
+            raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
+    if member.status != Member.Status.ACTIVE:
+        raise MemberInactive()
+    if not guest and Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
+        raise AlreadyBooked()
+
+
+def resolve_payment_or_refuse(*, member: Member, session: Session, organization: Organization, cost: int, now):
+    """Whether AUTO payment could pay `cost` for this session right now (DOMAIN.md 9's order):
+    returns the payment or raises daily_limit_reached / insufficient_credits. Reads only (the
+    waitlist's join: joining takes nothing)."""
+    local_day = clock.local_date(session.starts_at, organization.timezone)
+    return _resolve_payment(
+        method=AUTO,
+        member=member,
+        cost=cost,
+        local_day=local_day,
+        all_access=all_access_covering(member=member, local_day=local_day, lock=False),
+        friend_passes=[],
+        now=now,
+    )
+
+
 def booking_create(
     *,
     organization: Organization,
@@ -136,27 +187,37 @@ def booking_create(
             raise Invalid({"guest_name": "A friend-pass guest needs a name."})
         if not host_booking_id:
             raise HostBookingRequired()
+    with booking_transaction(session_id=session_id, member_id=None if is_guest else member_id):
+        record = idempotency_claim(organization=organization, idem=idem)
+        booking = _booking_create(
+            organization=organization,
+            session_id=session_id,
+            member_id=member_id,
+            seat_id=seat_id,
+            method=payment_method,
+            guest_name=(guest_name or "").strip(),
+            host_booking_id=host_booking_id,
+            booked_by=booked_by,
+            now=now,
+        )
+        idempotency_complete(record, resource_id=booking.pk, status=201)
+    return booking
+
+
+@contextmanager
+def booking_transaction(*, session_id, member_id=None):
+    """The durable transaction a booking is written in (`booking_create`, and the waitlist's
+    promotion, which writes its booking with the same `_booking_create`).
+
+    The booking and All Access usage INSERTs run without a savepoint: a refused constraint (a
+    race the locks did not stop) aborts the transaction, the durable block rolls it all back,
+    and here the error becomes its 409 (seat_taken, already_booked, ...)."""
     try:
         with transaction.atomic(durable=True):
-            record = idempotency_claim(organization=organization, idem=idem)
-            booking = _booking_create(
-                organization=organization,
-                session_id=session_id,
-                member_id=member_id,
-                seat_id=seat_id,
-                method=payment_method,
-                guest_name=(guest_name or "").strip(),
-                host_booking_id=host_booking_id,
-                booked_by=booked_by,
-                now=now,
-            )
-            idempotency_complete(record, resource_id=booking.pk, status=201)
+            yield
     except IntegrityError as exc:
-        # The booking and All Access usage INSERTs run without a savepoint: a refused constraint
-        # (a race the locks did not stop) aborts the transaction, the durable block rolls it all
-        # back, and here the error becomes its 409 (seat_taken, already_booked, ...).
         error = _domain_error_for(exc)
-        if error is None and not is_guest and member_id is not None:
+        if error is None and member_id is not None:
             # Credits are spent before the booking row is written, so a twin of this member's
             # booking that got past an unheld member lock meets the ledger's (member, seq) before
             # booking_one_live_per_member. Nothing was written; if the twin's booking is there
@@ -167,7 +228,6 @@ def booking_create(
         if error is None:
             raise
         raise error from exc
-    return booking
 
 
 def _as_uuid(value) -> uuid.UUID | None:
@@ -263,17 +323,7 @@ def _booking_create(
     all_access: list[Redemption] = []
     friend_passes: list[Redemption] = []
     if method in (AUTO, ALL_ACCESS):
-        all_access = sorted(
-            locking.lock(
-                Redemption.objects.filter(
-                    member=member,
-                    status=Redemption.Status.ACTIVE,
-                    all_access_starts_on__lte=local_day,
-                    all_access_ends_on__gte=local_day,
-                )
-            ),
-            key=lambda r: (r.all_access_ends_on, str(r.pk)),
-        )
+        all_access = all_access_covering(member=member, local_day=local_day, lock=True)
     elif is_guest:
         friend_passes = sorted(
             locking.lock(
@@ -291,20 +341,8 @@ def _booking_create(
     # 3. Session: every booking of the session queues here; re-read it under the lock.
     ride_class = session.ride_class
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
-    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
-        raise SessionNotBookable()
-    if not is_guest:
-        opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
-        if now < opens_at and selectors.member_has_priority(member=member, now=now):
-            opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
-        if now < opens_at:
-            raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
-    if member.status != Member.Status.ACTIVE:
-        raise MemberInactive()
-    if not is_guest:
-        if Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
-            raise AlreadyBooked()
-    else:
+    refuse_unbookable(organization=organization, session=session, member=member, now=now, guest=is_guest)
+    if is_guest:
         # API.md: a used or expired friend pass answers first among the guest's refusals.
         if not friend_passes:
             raise FriendPassUnavailable()

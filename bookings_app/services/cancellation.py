@@ -19,6 +19,7 @@ from bookings_app.services._common import (
     FRIEND_PASS,
     _settle,
 )
+from bookings_app.services.waitlist import waitlist_expire_for_session, waitlist_promote_on_commit
 from members_app.models import CreditTransaction, Member, Organization, User
 from members_app.services import credits_refund_booking, member_lock
 from packages_app.models import Redemption
@@ -148,6 +149,14 @@ def booking_cancel(
             settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
         if settle:
             _settle(owner, now)
+        # The spots are free: the waitlist gets them once this commits (docs/waitlist.md).
+        waitlist_promote_on_commit(
+            organization=organization,
+            session_id=session.pk,
+            seat_ids=[b.seat_id for b in bookings],
+            spots=len(bookings),
+            now=now,
+        )
     return target
 
 
@@ -206,6 +215,14 @@ def bookings_release_for_cancelled_redemption(
         settle |= gave_back
     if settle:
         _settle(member, now)
+    for session_id in sorted({b.session_id for b in bookings}, key=str):
+        waitlist_promote_on_commit(
+            organization=organization,
+            session_id=session_id,
+            seat_ids=[b.seat_id for b in bookings if b.session_id == session_id],
+            spots=sum(1 for b in bookings if b.session_id == session_id),
+            now=now,
+        )
     return [
         CancelledBooking(id=booking.pk, starts_at=sessions[booking.session_id].starts_at, is_guest=booking.is_guest)
         for booking in bookings
@@ -277,4 +294,5 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     session.status = Session.Status.CANCELLED
     session.cancelled_at = now
     Session.objects.filter(pk=session.pk).update(status=session.status, cancelled_at=now)
+    waitlist_expire_for_session(session=session, now=now)
     return session

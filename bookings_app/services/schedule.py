@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.db import transaction
 
 from bookings_app import selectors
+from bookings_app.errors import CapacityBelowBookings
 from bookings_app.models import (
     Instructor,
     Location,
@@ -18,6 +19,7 @@ from bookings_app.models import (
 from bookings_app.services._common import (
     _get_in_org,
 )
+from bookings_app.services.waitlist import waitlist_promote_on_commit
 from members_app.models import Organization
 from spinning import clock, locking
 from spinning.errors import Invalid, NotFound
@@ -158,9 +160,11 @@ def session_create(
         )
 
 
-def session_update(*, organization: Organization, session_id, data: dict) -> Session:
-    """Change a session's class, instructor or capacity (never below the riders already booked).
-    Times and layout stay: riders booked (and All Access days were counted) against them."""
+def session_update(*, organization: Organization, session_id, data: dict, now: datetime | None = None) -> Session:
+    """Change a session's class, instructor or capacity. Capacity: 1 to the layout's bookable
+    bikes (400 otherwise), never below the live bookings (409 capacity_below_bookings); raising
+    it promotes from the waitlist (DOMAIN.md 14) right after the commit. Times and layout stay:
+    riders booked (and All Access days were counted) against them."""
     with transaction.atomic(durable=True):
         try:
             session = locking.lock_one(Session.objects.filter(organization=organization), pk=session_id)
@@ -170,11 +174,20 @@ def session_update(*, organization: Organization, session_id, data: dict) -> Ses
             session.ride_class = _get_in_org(RideClass, organization, data["class_id"], "class_id")
         if "instructor_id" in data:
             session.instructor = _get_in_org(Instructor, organization, data["instructor_id"], "instructor_id")
+        raised = 0
         if "capacity" in data:
             bookable = selectors.bookable_seat_count(layout=session.seat_layout)
             capacity = data["capacity"]
-            if capacity < max(1, session.booked_count) or capacity > bookable:
-                raise Invalid({"capacity": f"Between {max(1, session.booked_count)} and {bookable}."})
+            if capacity < 1 or capacity > bookable:
+                raise Invalid({"capacity": f"Between 1 and the layout's {bookable} bookable bikes."})
+            if capacity < session.booked_count:
+                raise CapacityBelowBookings(
+                    f"{session.booked_count} riders are booked; the capacity cannot go below that."
+                )
+            raised = max(0, capacity - session.capacity)
             session.capacity = capacity
         session.save(update_fields=["ride_class", "instructor", "capacity"])
+        if raised:
+            # More spots: the waitlist gets them (any free bikes) once this commits.
+            waitlist_promote_on_commit(organization=organization, session_id=session.pk, spots=raised, now=now)
     return session

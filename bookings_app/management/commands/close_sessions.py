@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from bookings_app.services import sessions_close
+from bookings_app.services import sessions_close, waitlists_sweep
 from members_app.models import Organization
 
 
@@ -9,7 +9,9 @@ class Command(BaseCommand):
         "Close sessions past ends_at + no_show_grace_minutes (DOMAIN.md 10): checked-in bookings "
         "become COMPLETED, the other confirmed ones NO_SHOW (their All Access day stays used), the "
         "session COMPLETED. Idempotent; safe beside live traffic and beside another run (sessions "
-        "held by a request are skipped and closed by the next run)."
+        "held by a request are skipped and closed by the next run). Also the waitlists (DOMAIN.md "
+        "14): waiting entries of sessions that have started or were cancelled EXPIRE, and a free "
+        "spot outside the cutoff that nobody took is given to the first waiting rider."
     )
 
     def add_arguments(self, parser):
@@ -29,6 +31,11 @@ class Command(BaseCommand):
         if report.skipped_busy:
             self.stdout.write(
                 f"skipped {report.skipped_busy} session(s) held by other requests; the next run closes them"
+            )
+        sweep = waitlists_sweep(organization=organization)
+        if sweep.expired or sweep.promoted or sweep.skipped:
+            self.stdout.write(
+                f"waitlists: {sweep.expired} entr(y/ies) expired, {sweep.promoted} promoted, {sweep.skipped} skipped"
             )
         completed = sum(c.completed for c in report.closed)
         no_shows = sum(c.no_shows for c in report.closed)
