@@ -189,7 +189,8 @@ class Server:
     workers: int = 5
     worker_class: str = "sync"
     threads: int = 1
-    port: int = field(default_factory=free_port)
+    # BENCH_PORT: a fixed port (a shared machine hands each person a range); else any free one
+    port: int = field(default_factory=lambda: int(os.environ.get("BENCH_PORT") or 0) or free_port())
     process: subprocess.Popen | None = None
     env_extra: dict = field(default_factory=dict)
 

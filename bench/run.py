@@ -26,10 +26,12 @@ import time
 from pathlib import Path
 
 from bench import clients, common
+from bench import waitlist as waitlist_phase
 from bench.common import OUT, Server, log
 
-BASE_DB = "spin_bench"
-RUN_DB = "spin_bench_run"
+# BENCH_DB (a name starting with spin_bench) keeps two people's runs on one server apart.
+BASE_DB = os.environ.get("BENCH_DB", "spin_bench")
+RUN_DB = f"{BASE_DB}_run"
 TARGETS = {"booking": 0.10, "session_list": 0.25}
 
 
@@ -50,7 +52,10 @@ def parse_args(argv=None):
     parser.add_argument("--keep-db", action="store_true", help=f"keep {RUN_DB} after the run")
     parser.add_argument("--no-profile", action="store_true", help="skip the in-process booking profile")
     parser.add_argument("--profile-bookings", type=int, default=300)
-    parser.add_argument("--only", default="", help="comma list of phases: health,booking,list,rush")
+    parser.add_argument(
+        "--waitlist-riders", type=int, default=50, help="booked riders who cancel at once (and as many waiting)"
+    )
+    parser.add_argument("--only", default="", help="comma list of phases: health,booking,list,rush,waitlist")
     parser.add_argument(
         "--wait-idle",
         type=int,
@@ -85,7 +90,7 @@ def sessions_endpoint_ready(server: Server) -> tuple[bool, str]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    phases = set(filter(None, args.only.split(","))) or {"health", "booking", "list", "rush"}
+    phases = set(filter(None, args.only.split(","))) or {"health", "booking", "list", "rush", "waitlist"}
     wrk = common.ensure_wrk()
     sizes = {
         "members": args.members,
@@ -203,6 +208,15 @@ def main(argv=None) -> int:
             results["rush"] = clients.rush(server.port, rush_data["session_id"], rush_data["clients"])
         elif "rush" in phases:
             results["skipped"]["rush"] = why
+        if "waitlist" in phases and ready:
+            log(f"waitlist: {args.waitlist_riders} booked riders cancel at once, {args.waitlist_riders} waiting ...")
+            prepared_wl = common.run_json("bench.waitlist", RUN_DB, "prepare", "--riders", str(args.waitlist_riders))
+            results["waitlist"] = waitlist_phase.cancel_all(server.port, prepared_wl, database=RUN_DB)
+            results["waitlist"]["session_id"] = prepared_wl["session_id"]
+            results["waitlist"]["prepare_seconds"] = prepared_wl["prepare_seconds"]
+            results["waitlist"]["waitlist_max_size"] = prepared_wl["waitlist_max_size"]
+        elif "waitlist" in phases:
+            results["skipped"]["waitlist"] = why
     finally:
         server.stop()
         log("gunicorn stopped")
@@ -212,6 +226,10 @@ def main(argv=None) -> int:
     results["checks"] = common.run_json(
         "bench.checks", RUN_DB, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
     )
+    if "waitlist" in results:
+        results["waitlist"]["after"] = common.run_json(
+            "bench.waitlist", RUN_DB, "check", "--session", results["waitlist"]["session_id"]
+        )
     if not args.no_profile and ready:
         log("profiling the booking path in-process ...")
         results["profile"] = common.run_json(
@@ -291,6 +309,19 @@ def summarize(results: dict) -> None:
             verdict["problems"].append(f"rush: {rush['successes']} successes for {capacity} bikes")
         if any(key.startswith("5") or key.startswith("None") for key in rush["statuses"]):
             verdict["problems"].append(f"rush: 5xx or no answer {rush['statuses']}")
+    wl = results.get("waitlist")
+    if wl:
+        after = wl.get("after", {})
+        if wl["statuses"].get("200") != wl["cancels"]:
+            verdict["problems"].append(f"waitlist: cancels answered {wl['statuses']}")
+        if after.get("promoted") != wl["cancels"] or after.get("promoted_with_live_booking") != wl["cancels"]:
+            verdict["problems"].append(f"waitlist: {after.get('promoted')} promoted for {wl['cancels']} freed spots")
+        if after.get("bikes_held_twice") or after.get("members_twice"):
+            verdict["problems"].append(f"waitlist: bikes twice {after.get('bikes_held_twice')}")
+        if after.get("live_bookings") != after.get("booked_count") or after.get("booked_count", 0) > after.get(
+            "capacity", 0
+        ):
+            verdict["problems"].append(f"waitlist: counter {after.get('booked_count')} vs {after.get('live_bookings')}")
     checks = results.get("checks", {})
     if checks.get("check_ledger") != "clean":
         verdict["problems"].append(f"check_ledger: {checks.get('check_ledger')}")
@@ -351,6 +382,21 @@ def render_table(results: dict) -> str:
         ]
     else:
         lines += ["", f"rush: {results['skipped'].get('rush', 'not run')}"]
+    wl = results.get("waitlist")
+    if wl:
+        after = wl.get("after", {})
+        lines += [
+            "",
+            f"waitlist: {wl['cancels']} booked riders cancel at once, {wl['cancels']} waiting: first promoted after "
+            f"{wl['first_promoted_after_ms']} ms, all {after.get('promoted')} promoted after "
+            f"{wl['all_promoted_after_ms']} ms (cancels all answered after {wl['all_answered_after_ms']} ms, "
+            f"p50 {wl['p50_ms']} ms)",
+            f"      bikes held twice {after.get('bikes_held_twice')}, members twice {after.get('members_twice')}, "
+            f"booked {after.get('booked_count')}/{after.get('capacity')} (live {after.get('live_bookings')}), "
+            f"answers: {' '.join(f'{k}={v}' for k, v in wl['statuses'].items())}",
+        ]
+    else:
+        lines += ["", f"waitlist: {results['skipped'].get('waitlist', 'not run')}"]
     checks = results.get("checks", {})
     lines += [
         "",
