@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from django.core.management import call_command
 
 from bookings_app import services as booking_services
-from bookings_app.models import Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
+from bookings_app.models import Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session, WaitlistEntry
 from members_app.models import Member, Organization, StaffRole, User
 from members_app.seeds import DEMO_MEMBERS, FRONT_DESK_EMAIL
 from members_app.services.accounts import token_issue
@@ -132,6 +132,31 @@ def _history(studio: Studio, now: datetime) -> None:
                     booking_services.booking_cancel(
                         organization=organization, booking_id=booking.pk, by_staff=True, now=now
                     )
+        _waitlist(studio, future[1:2], now)
+
+
+def _waitlist(studio: Studio, sessions: list, now: datetime) -> None:
+    """A full session with somebody waiting (a demo rider who can pay), so the waitlist's lists
+    and details have rows, another member's among them."""
+    from spinning.errors import DomainError
+
+    organization = studio.organization
+    for session in sessions:
+        session.refresh_from_db()
+        booking_services.session_update(
+            organization=organization, session_id=session.pk, data={"capacity": session.booked_count}, now=now
+        )
+        waiting = Member.objects.filter(organization=organization).exclude(
+            pk__in=Booking.objects.filter(session=session).values("member_id")
+        )
+        for candidate in waiting.order_by("user__email"):
+            try:
+                booking_services.waitlist_join(
+                    organization=organization, session_id=session.pk, member_id=candidate.pk, now=now
+                )
+                return
+            except DomainError:
+                continue
 
 
 def seed_studio(now: datetime | None = None) -> Studio:
@@ -173,5 +198,6 @@ def seed_studio(now: datetime | None = None) -> Studio:
         "locations": [str(pk) for pk in Location.objects.filter(organization=org).values_list("pk", flat=True)],
         "classes": [str(pk) for pk in RideClass.objects.filter(organization=org).values_list("pk", flat=True)],
         "instructors": [str(pk) for pk in Instructor.objects.filter(organization=org).values_list("pk", flat=True)],
+        "waitlist": [str(pk) for pk in WaitlistEntry.objects.filter(organization=org).values_list("pk", flat=True)],
     }
     return studio
