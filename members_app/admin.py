@@ -7,7 +7,17 @@ from django.urls import reverse
 
 from members_app import selectors, services
 from members_app.admin_base import PersonByEmailForm, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
-from members_app.models import CreditLot, CreditPriceChange, CreditTransaction, Member, Organization, StaffRole, User
+from members_app.audit_admin import AuditLogEntryAdmin
+from members_app.models import (
+    AuditLogEntry,
+    CreditLot,
+    CreditPriceChange,
+    CreditTransaction,
+    Member,
+    Organization,
+    StaffRole,
+    User,
+)
 from spinning import clock
 from spinning.admin_safety import SafeAdminMixin
 from spinning.errors import DomainError
@@ -381,3 +391,6 @@ class CreditTransactionAdmin(StaffScopedAdmin):
         by_description, _ = super().get_search_results(request, queryset, search_term)
         by_member = selectors.member_search(queryset, search_term, path="member__")
         return by_member | by_description, False
+
+
+admin.site.register(AuditLogEntry, AuditLogEntryAdmin)

@@ -17,6 +17,7 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 
+from members_app.audit_history import AuditHistoryMixin
 from members_app.models import Organization, StaffRole, User
 from spinning.admin_safety import SafeAdminMixin
 
@@ -91,7 +92,7 @@ class PersonByEmailForm(forms.ModelForm):
         return cleaned
 
 
-class TenantScopedAdmin(SafeAdminMixin, admin.ModelAdmin):
+class TenantScopedAdmin(AuditHistoryMixin, SafeAdminMixin, admin.ModelAdmin):
     #: roles that may see this screen / change its rows
     view_roles: frozenset = frozenset({ADMIN})
     write_roles: frozenset = frozenset({ADMIN})

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q, Value
@@ -369,3 +370,39 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["organization", "user", "scope", "key"], name="idempotency_key_unique"),
         ]
+
+
+class AuditLogEntry(models.Model):
+    """One staff action that changed something (DOMAIN.md 18). Append-only: nobody edits it.
+
+    Written by the service that made the change, inside its transaction (`members_app.audit.
+    log_action`), so a rolled-back change leaves no entry and a committed one always has its
+    entry. The object is named by type and id (no foreign key): the log sits in members_app and
+    must be able to name rows of every app. On PostgreSQL a trigger refuses UPDATE and DELETE.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text="Empty: the system."
+    )
+    action = models.CharField(max_length=64, help_text="What was done, e.g. 'redemption.confirm'.")
+    object_type = models.CharField(max_length=64, help_text="The kind of row, e.g. 'redemption'.")
+    object_id = models.UUIDField()
+    object_repr = models.CharField(max_length=200, blank=True, help_text="How the row read when it was changed.")
+    reason = models.TextField(blank=True)
+    changes = models.JSONField(default=dict, blank=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_created"),
+            models.Index(fields=["organization", "object_id", "-created_at"], name="audit_org_object"),
+            models.Index(fields=["organization", "actor", "-created_at"], name="audit_org_actor"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr or self.object_id}"
