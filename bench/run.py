@@ -55,7 +55,10 @@ def parse_args(argv=None):
     parser.add_argument(
         "--waitlist-riders", type=int, default=50, help="booked riders who cancel at once (and as many waiting)"
     )
-    parser.add_argument("--only", default="", help="comma list of phases: health,booking,list,rush,waitlist")
+    parser.add_argument("--only", default="", help="comma list of phases: health,booking,list,rush,waitlist,reports")
+    parser.add_argument("--base-db", default="", help=f"the seeded database (default {BASE_DB}, spin_bench_* only)")
+    parser.add_argument("--run-db", default=RUN_DB, help=f"the per-run copy (default {RUN_DB}, spin_bench_* only)")
+    parser.add_argument("--report-repeat", type=int, default=5, help="timings per report (reports phase)")
     parser.add_argument(
         "--wait-idle",
         type=int,
@@ -90,7 +93,8 @@ def sessions_endpoint_ready(server: Server) -> tuple[bool, str]:
 def main(argv=None) -> int:
     args = parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
-    phases = set(filter(None, args.only.split(","))) or {"health", "booking", "list", "rush", "waitlist"}
+    phases = set(filter(None, args.only.split(","))) or {"health", "booking", "list", "rush", "waitlist", "reports"}
+    run_db = args.run_db
     wrk = common.ensure_wrk()
     sizes = {
         "members": args.members,
@@ -103,15 +107,15 @@ def main(argv=None) -> int:
     # the issue's sizes live in spin_bench; smaller trial sizes get a database of their own, so
     # switching between a quick look and the real run does not seed again each time
     default_sizes = (args.members, args.sessions, args.past_bookings) == (50_000, 2_000, 200_000)
-    base_db = BASE_DB if default_sizes else f"{BASE_DB}_{args.members}"
+    base_db = args.base_db or (BASE_DB if default_sizes else f"{BASE_DB}_{args.members}")
     seed_seconds = common.ensure_base_database(base_db, sizes, reseed=args.reseed, seed_args=seed_args)
 
     started = time.monotonic()
-    common.create_database(RUN_DB, template=base_db)
-    log(f"copied {base_db} -> {RUN_DB} in {time.monotonic() - started:.1f} s")
+    common.create_database(run_db, template=base_db)
+    log(f"copied {base_db} -> {run_db} in {time.monotonic() - started:.1f} s")
     prepared = common.run_json(
         "bench.prepare",
-        RUN_DB,
+        run_db,
         "--out",
         str(OUT),
         "--rush-clients",
@@ -122,7 +126,9 @@ def main(argv=None) -> int:
 
     if args.wait_idle:
         wait_for_idle(args.wait_idle)
-    server = Server(RUN_DB, workers=args.workers, worker_class=args.worker_class, threads=args.threads)
+    if phases <= {"reports"}:
+        return reports_only(args, run_db, base_db, sizes, seed_seconds)
+    server = Server(run_db, workers=args.workers, worker_class=args.worker_class, threads=args.threads)
     atexit.register(server.stop)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server.start()
@@ -210,8 +216,8 @@ def main(argv=None) -> int:
             results["skipped"]["rush"] = why
         if "waitlist" in phases and ready:
             log(f"waitlist: {args.waitlist_riders} booked riders cancel at once, {args.waitlist_riders} waiting ...")
-            prepared_wl = common.run_json("bench.waitlist", RUN_DB, "prepare", "--riders", str(args.waitlist_riders))
-            results["waitlist"] = waitlist_phase.cancel_all(server.port, prepared_wl, database=RUN_DB)
+            prepared_wl = common.run_json("bench.waitlist", run_db, "prepare", "--riders", str(args.waitlist_riders))
+            results["waitlist"] = waitlist_phase.cancel_all(server.port, prepared_wl, database=run_db)
             results["waitlist"]["session_id"] = prepared_wl["session_id"]
             results["waitlist"]["prepare_seconds"] = prepared_wl["prepare_seconds"]
             results["waitlist"]["waitlist_max_size"] = prepared_wl["waitlist_max_size"]
@@ -224,17 +230,17 @@ def main(argv=None) -> int:
     results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     log("checking invariants ...")
     results["checks"] = common.run_json(
-        "bench.checks", RUN_DB, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
+        "bench.checks", run_db, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
     )
     if "waitlist" in results:
         results["waitlist"]["after"] = common.run_json(
-            "bench.waitlist", RUN_DB, "check", "--session", results["waitlist"]["session_id"]
+            "bench.waitlist", run_db, "check", "--session", results["waitlist"]["session_id"]
         )
     if not args.no_profile and ready:
         log("profiling the booking path in-process ...")
         results["profile"] = common.run_json(
             "bench.profile",
-            RUN_DB,
+            run_db,
             "--bookings",
             str(args.profile_bookings),
             "--out",
@@ -244,13 +250,56 @@ def main(argv=None) -> int:
             timeout=900,
             ALLOWED_HOSTS="testserver",
         )
+    if "reports" in phases:
+        log("timing the reports in-process ...")
+        results["reports"] = run_reports(run_db, args)
     if not args.keep_db:
-        common.drop_database(RUN_DB)
+        common.drop_database(run_db)
     summarize(results)
     (common.BENCH / "results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
     print(render_table(results))
     log(f"wrote {common.BENCH / 'results.json'}")
     return 0 if results["verdict"]["ok"] else 1
+
+
+def run_reports(run_db: str, args) -> dict:
+    """The four staff reports over a month, in-process (bench/reports.py)."""
+    return common.run_json("bench.reports", run_db, "--out", str(OUT), "--repeat", str(args.report_repeat), timeout=900)
+
+
+def reports_only(args, run_db: str, base_db: str, sizes: dict, seed_seconds: float) -> int:
+    """`--only reports`: no server, no load; the reports timed on a copy of the seed."""
+    results = {
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()]},
+        "sizes": sizes,
+        "database": base_db,
+        "seed_seconds": round(seed_seconds, 1),
+    }
+    log("timing the reports in-process ...")
+    results["reports"] = run_reports(run_db, args)
+    results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    if not args.keep_db:
+        common.drop_database(run_db)
+    (OUT / "reports-results.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(render_reports(results["reports"]))
+    ok = results["reports"]["all_under_1s"] and results["reports"]["constant_queries"]
+    return 0 if ok else 1
+
+
+def render_reports(reports: dict) -> str:
+    period = reports["period"]
+    lines = [
+        "",
+        f"reports over {period['from']} .. {period['to']} ({period['members']:,} members), in-process:",
+        f"{'report':<26}{'queries':>8}{'(a week)':>9}{'best ms':>9}{'median ms':>11}{'rows':>6}  < 1 s",
+    ]
+    for name, r in reports["reports"].items():
+        lines.append(
+            f"{name:<26}{r['queries']:>8}{r['queries_for_a_week']:>9}{r['best_ms']:>9.1f}{r['median_ms']:>11.1f}"
+            f"{'' if r['rows'] is None else r['rows']:>6}  {'yes' if r['under_1s'] else 'NO'}"
+        )
+    lines.append(f"plans: {reports['explain_file']}")
+    return "\n".join(lines)
 
 
 def wait_for_idle(limit: int) -> None:
@@ -338,6 +387,12 @@ def summarize(results: dict) -> None:
             verdict["problems"].append(f"{key}: {checks[key]}")
     verdict["ok"] = not verdict["problems"]
     verdict["targets_met"] = not verdict["missed"]
+    reports = results.get("reports")
+    if reports and not reports["all_under_1s"]:
+        verdict["missed"].append("reports: some report over a month took 1 s or more")
+    if reports and not reports["constant_queries"]:
+        verdict["problems"].append("reports: the query count grows with the range")
+    verdict["ok"] = not verdict["problems"]
     results["verdict"] = verdict
 
 
@@ -406,6 +461,8 @@ def render_table(results: dict) -> str:
         f"credit bookings without ledger row {checks.get('credit_bookings_without_ledger_row')}",
         f"       bookings made in this run: {checks.get('bookings_since_start')}",
     ]
+    if results.get("reports"):
+        lines.append(render_reports(results["reports"]))
     profile = results.get("profile")
     if profile:
         lines.append(

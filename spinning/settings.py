@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "members_app",
     "packages_app",
     "bookings_app",
+    "reports_app",
 ]
 
 MIDDLEWARE = [
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "reports_app.context_processors.reports_link",
             ],
         },
     },

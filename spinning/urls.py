@@ -10,6 +10,7 @@ from spinning.views import health
 urlpatterns = [
     # Before the admin's own URLs: its login, behind the login-failure throttle.
     path("admin/login/", admin_login, name="admin-login-throttled"),
+    path("admin/reports/", include("reports_app.admin_urls")),
     path("admin/", admin.site.urls),
     re_path(r"^api/health/?$", health, name="health"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
@@ -17,6 +18,7 @@ urlpatterns = [
     path("api/", include("members_app.urls")),
     path("api/", include("packages_app.urls")),
     path("api/", include("bookings_app.urls")),
+    path("api/", include("reports_app.urls")),
 ]
 
 
