@@ -113,9 +113,13 @@ class PackageAdmin(ServiceWritesMixin, TenantScopedAdmin):
         data = {f: form.cleaned_data[f] for f in PACKAGE_FIELDS if f in form.cleaned_data}
         data["benefits"] = list(data.get("benefits") or [])
         if change:
-            saved = services.package_update(organization=obj.organization, package_id=obj.pk, data=data)
+            saved = services.package_update(
+                organization=obj.organization, package_id=obj.pk, data=data, performed_by=request.user
+            )
         else:
-            saved = services.package_create(organization=form.cleaned_data["organization"], data=data)
+            saved = services.package_create(
+                organization=form.cleaned_data["organization"], data=data, performed_by=request.user
+            )
         obj.__dict__.update(saved.__dict__)
 
     def has_delete_permission(self, request, obj=None):
@@ -124,19 +128,24 @@ class PackageAdmin(ServiceWritesMixin, TenantScopedAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        services.package_delete(organization=obj.organization, package_id=obj.pk)
+        services.package_delete(organization=obj.organization, package_id=obj.pk, performed_by=request.user)
 
     def delete_queryset(self, request, queryset):
         for package in queryset.select_related("organization"):
             try:
-                services.package_delete(organization=package.organization, package_id=package.pk)
+                services.package_delete(
+                    organization=package.organization, package_id=package.pk, performed_by=request.user
+                )
             except DomainError as exc:
                 messages.error(request, f"{package.code}: {exc.detail}")
 
     def _set_active(self, request, queryset, active: bool):
         for package in queryset.select_related("organization"):
             services.package_update(
-                organization=package.organization, package_id=package.pk, data={"is_active": active}
+                organization=package.organization,
+                package_id=package.pk,
+                data={"is_active": active},
+                performed_by=request.user,
             )
         messages.success(request, f"{queryset.count()} package(s) {'activated' if active else 'deactivated'}.")
 
@@ -224,9 +233,13 @@ class CouponAdmin(ServiceWritesMixin, TenantScopedAdmin):
         data["package_id"] = form.cleaned_data["package"].pk if form.cleaned_data.get("package") else None
         data["applicable_package_ids"] = [p.pk for p in form.cleaned_data.get("applicable_packages") or []]
         if change:
-            saved = services.coupon_update(organization=obj.organization, coupon_id=obj.pk, data=data)
+            saved = services.coupon_update(
+                organization=obj.organization, coupon_id=obj.pk, data=data, performed_by=request.user
+            )
         else:
-            saved = services.coupon_create(organization=form.cleaned_data["organization"], data=data)
+            saved = services.coupon_create(
+                organization=form.cleaned_data["organization"], data=data, performed_by=request.user
+            )
         obj.__dict__.update(saved.__dict__)
 
     def save_related(self, request, form, formsets, change):
@@ -240,18 +253,23 @@ class CouponAdmin(ServiceWritesMixin, TenantScopedAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        services.coupon_delete(organization=obj.organization, coupon_id=obj.pk)
+        services.coupon_delete(organization=obj.organization, coupon_id=obj.pk, performed_by=request.user)
 
     def delete_queryset(self, request, queryset):
         for coupon in queryset.select_related("organization"):
             try:
-                services.coupon_delete(organization=coupon.organization, coupon_id=coupon.pk)
+                services.coupon_delete(organization=coupon.organization, coupon_id=coupon.pk, performed_by=request.user)
             except DomainError as exc:
                 messages.error(request, f"{coupon.code}: {exc.detail}")
 
     def _set_active(self, request, queryset, active: bool):
         for coupon in queryset.select_related("organization"):
-            services.coupon_update(organization=coupon.organization, coupon_id=coupon.pk, data={"is_active": active})
+            services.coupon_update(
+                organization=coupon.organization,
+                coupon_id=coupon.pk,
+                data={"is_active": active},
+                performed_by=request.user,
+            )
         messages.success(request, f"{queryset.count()} coupon(s) {'activated' if active else 'deactivated'}.")
 
     @admin.action(description="Activate selected coupons")

@@ -139,7 +139,9 @@ class PackageViewSet(TenantViewSet):
     def create(self, request):
         serializer = PackageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        package = services.package_create(organization=self.organization, data=serializer.validated_data)
+        package = services.package_create(
+            organization=self.organization, data=serializer.validated_data, performed_by=request.user
+        )
         return self._render(package, status.HTTP_201_CREATED)
 
     @extend_schema(request=PackageWriteSerializer, responses={200: PackageSerializer})
@@ -147,13 +149,15 @@ class PackageViewSet(TenantViewSet):
         selectors.package_get(organization=self.organization, package_id=pk)
         serializer = PackageWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        package = services.package_update(organization=self.organization, package_id=pk, data=serializer.validated_data)
+        package = services.package_update(
+            organization=self.organization, package_id=pk, data=serializer.validated_data, performed_by=request.user
+        )
         return self._render(package)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         """A redeemed package is never deleted: 409 package_in_use (deactivate it)."""
-        services.package_delete(organization=self.organization, package_id=pk)
+        services.package_delete(organization=self.organization, package_id=pk, performed_by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=QuoteRequestSerializer, responses={200: QuoteSerializer})
@@ -239,7 +243,9 @@ class CouponViewSet(TenantViewSet):
     def create(self, request):
         serializer = CouponWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        coupon = services.coupon_create(organization=self.organization, data=serializer.validated_data)
+        coupon = services.coupon_create(
+            organization=self.organization, data=serializer.validated_data, performed_by=request.user
+        )
         coupon = selectors.coupon_by_id(organization=self.organization, coupon_id=coupon.pk)
         return Response(CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
@@ -248,13 +254,15 @@ class CouponViewSet(TenantViewSet):
         selectors.coupon_by_id(organization=self.organization, coupon_id=pk)
         serializer = CouponWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.coupon_update(organization=self.organization, coupon_id=pk, data=serializer.validated_data)
+        services.coupon_update(
+            organization=self.organization, coupon_id=pk, data=serializer.validated_data, performed_by=request.user
+        )
         return Response(CouponSerializer(selectors.coupon_by_id(organization=self.organization, coupon_id=pk)).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, pk=None):
         """A used coupon is never deleted: 409 coupon_in_use (deactivate it)."""
-        services.coupon_delete(organization=self.organization, coupon_id=pk)
+        services.coupon_delete(organization=self.organization, coupon_id=pk, performed_by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses={200: CouponLookupSerializer})

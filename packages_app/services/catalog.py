@@ -13,7 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.db.models.functions import Lower
 
-from members_app.models import Organization
+from members_app.audit import changes_between, log_action, snapshot
+from members_app.models import Organization, User
 from packages_app.errors import CouponInUse, PackageInUse, PackageNotFound
 from packages_app.models import BENEFITS, Coupon, Package, Redemption
 from packages_app.selectors import BAD_ID, coupon_by_id
@@ -139,30 +140,45 @@ def _package_save(package: Package, organization: Organization) -> Package:
     return package
 
 
-def package_create(*, organization: Organization, data: dict) -> Package:
+def package_create(*, organization: Organization, data: dict, performed_by: User | None = None) -> Package:
     """ADMIN adds a package to the catalog."""
     with transaction.atomic(durable=True):
         package = Package(organization=organization)
         for field in PACKAGE_FIELDS:
             if field in data:
                 setattr(package, field, data[field])
-        return _package_save(package, organization)
+        package = _package_save(package, organization)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="package.create",
+            obj=package,
+            changes=changes_between({}, snapshot(package, PACKAGE_FIELDS)),
+        )
+        return package
 
 
-def package_update(*, organization: Organization, package_id, data: dict) -> Package:
+def package_update(*, organization: Organization, package_id, data: dict, performed_by: User | None = None) -> Package:
     """ADMIN changes a package. Redemptions keep what they were sold with (copied at sale)."""
     with transaction.atomic(durable=True):
         try:
             package = locking.lock_one(Package.objects.filter(organization=organization), pk=package_id)
         except (Package.DoesNotExist, *BAD_ID):
             raise PackageNotFound() from None
+        before = snapshot(package, PACKAGE_FIELDS)
         for field in PACKAGE_FIELDS:
             if field in data:
                 setattr(package, field, data[field])
-        return _package_save(package, organization)
+        package = _package_save(package, organization)
+        changes = changes_between(before, snapshot(package, PACKAGE_FIELDS))
+        if changes:
+            log_action(
+                organization=organization, actor=performed_by, action="package.update", obj=package, changes=changes
+            )
+        return package
 
 
-def package_delete(*, organization: Organization, package_id) -> None:
+def package_delete(*, organization: Organization, package_id, performed_by: User | None = None) -> None:
     """A package that was ever redeemed, or that a coupon names, is never deleted (package_in_use):
     history keeps pointing at it, and removing it from a coupon's list would widen the coupon."""
     with transaction.atomic(durable=True):
@@ -175,6 +191,13 @@ def package_delete(*, organization: Organization, package_id) -> None:
         )
         if named_by_coupon or Redemption.objects.filter(package=package).exists():
             raise PackageInUse()
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="package.delete",
+            obj=package,
+            changes=changes_between(snapshot(package, PACKAGE_FIELDS), {}),
+        )
         try:
             with transaction.atomic():
                 package.delete()
@@ -290,13 +313,27 @@ def _coupon_save(coupon: Coupon, organization: Organization, data: dict) -> Coup
     return coupon
 
 
-def coupon_create(*, organization: Organization, data: dict) -> Coupon:
+def _coupon_state(coupon: Coupon) -> dict:
+    state = snapshot(coupon, COUPON_FIELDS)
+    state["applicable_packages"] = sorted(str(pk) for pk in coupon.applicable_packages.values_list("pk", flat=True))
+    return state
+
+
+def coupon_create(*, organization: Organization, data: dict, performed_by: User | None = None) -> Coupon:
     """ADMIN creates a coupon; its code is unique in the studio, case-insensitively."""
     with transaction.atomic(durable=True):
-        return _coupon_save(Coupon(organization=organization), organization, data)
+        coupon = _coupon_save(Coupon(organization=organization), organization, data)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="coupon.create",
+            obj=coupon,
+            changes=changes_between({}, _coupon_state(coupon)),
+        )
+        return coupon
 
 
-def coupon_update(*, organization: Organization, coupon_id, data: dict) -> Coupon:
+def coupon_update(*, organization: Organization, coupon_id, data: dict, performed_by: User | None = None) -> Coupon:
     """ADMIN changes a coupon. The row is locked so a sale cannot slip between the check of
     max_redemptions against times_redeemed and the write."""
     with transaction.atomic(durable=True):
@@ -304,16 +341,30 @@ def coupon_update(*, organization: Organization, coupon_id, data: dict) -> Coupo
             coupon = locking.lock_one(Coupon.objects.filter(organization=organization), pk=coupon_id)
         except (Coupon.DoesNotExist, *BAD_ID):
             raise NotFound("No such coupon.") from None
-        return _coupon_save(coupon, organization, data)
+        before = _coupon_state(coupon)
+        coupon = _coupon_save(coupon, organization, data)
+        changes = changes_between(before, _coupon_state(coupon))
+        if changes:
+            log_action(
+                organization=organization, actor=performed_by, action="coupon.update", obj=coupon, changes=changes
+            )
+        return coupon
 
 
-def coupon_delete(*, organization: Organization, coupon_id) -> None:
+def coupon_delete(*, organization: Organization, coupon_id, performed_by: User | None = None) -> None:
     """A coupon that any redemption used (even a cancelled one) is never deleted (coupon_in_use)."""
     with transaction.atomic(durable=True):
         coupon = coupon_by_id(organization=organization, coupon_id=coupon_id)
         coupon = locking.lock_one(Coupon.objects.filter(organization=organization), pk=coupon.pk)
         if coupon.times_redeemed or Redemption.objects.filter(coupon=coupon).exists():
             raise CouponInUse()
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="coupon.delete",
+            obj=coupon,
+            changes=changes_between(_coupon_state(coupon), {}),
+        )
         try:
             with transaction.atomic():
                 coupon.delete()
