@@ -63,7 +63,7 @@ class OrganizationAdmin(TenantScopedAdmin):
         return request.user.is_superuser
 
     def save_model(self, request, obj, form, change):
-        if change and "credit_price" in form.changed_data:
+        if change:  # through the service: the price history and the audit log
             services.organization_update(
                 organization=obj,
                 data={f: form.cleaned_data[f] for f in form.changed_data},
@@ -275,6 +275,7 @@ class MemberAdmin(StaffScopedAdmin):
                 phone=data.get("phone") or "",
                 language=data.get("language") or None,
                 password=data.get("password") or None,
+                performed_by=request.user,
             )
             obj.pk, obj.user, obj.created_at = member.pk, member.user, member.created_at
             obj._state.adding = False
@@ -285,6 +286,7 @@ class MemberAdmin(StaffScopedAdmin):
             organization=obj.organization,
             member_id=obj.pk,
             data={field: form.cleaned_data[field] for field in (*services.PERSON_FIELDS, "status")},
+            performed_by=request.user,
         )
 
     @admin.display(description="Name", ordering="last_name")

@@ -119,7 +119,9 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         for a new person (what staff typed), and nothing of the account is read or changed."""
         serializer = MemberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        member = services.member_create(organization=self.organization, **serializer.validated_data)
+        member = services.member_create(
+            organization=self.organization, performed_by=request.user, **serializer.validated_data
+        )
         return Response(MemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
@@ -130,7 +132,9 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         serializer = MemberUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         member_for_caller(self.tenant, pk)
-        member = services.member_update(organization=self.organization, member_id=pk, data=serializer.validated_data)
+        member = services.member_update(
+            organization=self.organization, member_id=pk, data=serializer.validated_data, performed_by=request.user
+        )
         return Response(MemberSerializer(member).data)
 
     @extend_schema(methods=["GET"], responses={200: MemberSerializer}, summary="The caller's member record")

@@ -22,6 +22,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 
+from members_app.audit import log_action
 from members_app.errors import InsufficientCredits
 from members_app.models import CreditLot, CreditTransaction, Member, Organization, User
 from spinning import clock, locking
@@ -327,6 +328,7 @@ def credit_adjustment_create(
         raise Invalid({"expires_at": "Must be in the future."})
     with transaction.atomic(durable=True):
         member = member_lock(organization=organization, member_id=member_id)
+        member_balance_before = member.credit_balance
         if amount > 0:
             _, txn = credits_grant(
                 member=member,
@@ -338,13 +340,26 @@ def credit_adjustment_create(
                 performed_by=performed_by,
                 description=reason,
             )
-            return txn
-        rows = credits_spend(
-            member=member,
-            amount=-amount,
-            type=Type.MANUAL_DEDUCT,
+        else:
+            txn = credits_spend(
+                member=member,
+                amount=-amount,
+                type=Type.MANUAL_DEDUCT,
+                now=now,
+                performed_by=performed_by,
+                description=reason,
+            )[-1]
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="credits.adjust",
+            obj=member,
+            reason=reason,
+            changes={
+                "amount": amount,
+                "expires_at": expires_at,
+                "credit_balance": [member_balance_before, txn.balance_after],
+            },
             now=now,
-            performed_by=performed_by,
-            description=reason,
         )
-        return rows[-1]
+        return txn

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
+from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import CreditPriceChange, Organization, User
 from spinning import locking
 from spinning.errors import Invalid
@@ -28,6 +29,7 @@ def organization_update(
                 changed_by=changed_by,
                 reason=reason,
             )
+        before = snapshot(org, data.keys())
         for field, value in data.items():
             setattr(org, field, value)
         try:
@@ -35,4 +37,14 @@ def organization_update(
         except DjangoValidationError as exc:
             raise Invalid(exc.message_dict) from None
         org.save()
+        changes = changes_between(before, snapshot(org, data.keys()))
+        if changes:
+            log_action(
+                organization=org,
+                actor=changed_by,
+                action="organization.update",
+                obj=org,
+                reason=reason,
+                changes=changes,
+            )
     return org

@@ -7,6 +7,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
+from members_app.audit import changes_between, log_action, snapshot
 from members_app.errors import EmailTaken, MemberExists
 from members_app.models import Member, Organization, StaffRole, User
 from members_app.services.ledger import member_lock
@@ -113,6 +114,7 @@ def member_create(
     phone: str = "",
     password: str | None = None,
     language: str | None = None,
+    performed_by: User | None = None,
 ) -> Member:
     """Staff add a member (DOMAIN.md 1: adding an existing person reveals nothing, changes nothing).
 
@@ -136,19 +138,33 @@ def member_create(
             language=language,
         )
         member_added_notify(member=member)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="member.create",
+            obj=member,
+            changes=changes_between({}, snapshot(member, (*PERSON_FIELDS, "status"))),
+        )
     return member
 
 
-def member_update(*, organization: Organization, member_id, data: dict) -> Member:
+def member_update(*, organization: Organization, member_id, data: dict, performed_by: User | None = None) -> Member:
     """Change what this studio holds of a member: names, phone, language, status. The person's
-    account and other studios' records are never touched."""
+    account and other studios' records are never touched. A change by staff (`performed_by`)
+    is recorded in the audit log; a member changing their own language is not a staff action."""
     fields = [field for field in (*PERSON_FIELDS, "status") if field in data]
     with transaction.atomic(durable=True):
         member = member_lock(organization=organization, member_id=member_id)
+        before = snapshot(member, fields)
         for field in fields:
             setattr(member, field, data[field])
         if fields:
             member.save(update_fields=fields)
+        changes = changes_between(before, snapshot(member, fields))
+        if performed_by is not None and changes:
+            log_action(
+                organization=organization, actor=performed_by, action="member.update", obj=member, changes=changes
+            )
     return member
 
 
@@ -167,10 +183,19 @@ def staff_role_set(*, organization: Organization, user: User, role: str, granted
         if not known:
             raise Invalid({"email": "No member or staff of this studio has this email."})
     with transaction.atomic(durable=True):
+        before = StaffRole.objects.filter(organization=organization, user=user).values_list("role", flat=True).first()
         staff_role, _ = StaffRole.objects.update_or_create(
             organization=organization, user=user, defaults={"role": role}
         )
         if not user.is_staff:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
+        if before != role:
+            log_action(
+                organization=organization,
+                actor=granted_by,
+                action="staff_role.set",
+                obj=staff_role,
+                changes={"user": user.email, "role": [before, role]},
+            )
     return staff_role
