@@ -290,7 +290,8 @@ def render_reports(reports: dict) -> str:
     period = reports["period"]
     lines = [
         "",
-        f"reports over {period['from']} .. {period['to']} ({period['members']:,} members), in-process:",
+        f"reports over {period['from']} .. {period['to']} (sales and coupons: {period.get('sales_from')} .. "
+        f"{period.get('sales_to')}), {period['members']:,} members, in-process:",
         f"{'report':<26}{'queries':>8}{'(a week)':>9}{'best ms':>9}{'median ms':>11}{'rows':>6}  < 1 s",
     ]
     for name, r in reports["reports"].items():

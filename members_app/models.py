@@ -287,7 +287,12 @@ class CreditLot(models.Model):
             models.CheckConstraint(condition=Q(remaining__lte=F("credits_granted")), name="lot_remaining_lte_granted"),
             models.CheckConstraint(condition=Q(credits_granted__gt=0), name="lot_granted_gt_0"),
         ]
-        indexes = [models.Index(fields=["member", "expires_at"]), models.Index(fields=["expires_at"])]
+        indexes = [
+            models.Index(fields=["member", "expires_at"]),
+            models.Index(fields=["expires_at"]),
+            # the credits report reads only lots with credits left: years of spent lots stay out
+            models.Index(fields=["organization", "expires_at"], condition=Q(remaining__gt=0), name="lot_live_by_org"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.remaining} of {self.credits_granted} credits ({self.get_source_display().lower()})"

@@ -276,6 +276,8 @@ class Redemption(models.Model):
         ]
         indexes = [
             models.Index(fields=["organization", "status", "redeemed_at"]),
+            # the sales and coupons reports select by activation instant (docs/PERFORMANCE.md)
+            models.Index(fields=["organization", "confirmed_at"], name="redemption_org_confirmed"),
             models.Index(fields=["member", "status"]),
             models.Index(fields=["member", "all_access_starts_on", "all_access_ends_on"]),
         ]
