@@ -70,7 +70,7 @@ def studio(org, admin, members):
         now=local(2026, 3, 1),
     )
     sell(org, m[3], short, local(2026, 3, 2), admin)
-    ledger.credits_expire_due(organization=org, now=local(2026, 3, 6))
+    services.packages_expire(organization=org, now=local(2026, 3, 6))
     sell(org, m[4], short, local(2026, 3, 3), admin)
     cancelled = sell(org, m[5], explorer, local(2026, 3, 2), admin)
     services.redemption_cancel(organization=org, redemption_id=cancelled.pk, performed_by=admin, now=local(2026, 3, 4))
