@@ -156,7 +156,9 @@ class SeatLayoutViewSet(_OrganizationCrud):
         """A grid of seats; without `seats`, every position is a NORMAL bike (A1, A2, ...)."""
         serializer = SeatLayoutCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        layout = services.seat_layout_create(organization=self.organization, **serializer.validated_data)
+        layout = services.seat_layout_create(
+            organization=self.organization, performed_by=request.user, **serializer.validated_data
+        )
         layout = self.get_queryset().get(pk=layout.pk)
         return Response(SeatLayoutSerializer(layout).data, status=status.HTTP_201_CREATED)
 
@@ -248,7 +250,9 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     def create(self, request):
         serializer = SessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        session = services.session_create(organization=self.organization, **serializer.validated_data)
+        session = services.session_create(
+            organization=self.organization, performed_by=request.user, **serializer.validated_data
+        )
         return self._detail(session.pk, status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -262,7 +266,9 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     def partial_update(self, request, pk=None):
         serializer = SessionUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        services.session_update(organization=self.organization, session_id=pk, data=serializer.validated_data)
+        services.session_update(
+            organization=self.organization, session_id=pk, data=serializer.validated_data, performed_by=request.user
+        )
         return self._detail(pk)
 
     @extend_schema(request=None, responses={200: SessionDetailSerializer})

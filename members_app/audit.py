@@ -69,8 +69,11 @@ def log_action(
     reason: str = "",
     changes: dict | None = None,
     now: datetime | None = None,
-) -> AuditLogEntry:
+) -> AuditLogEntry | None:
     """Record one staff action on one object, in the caller's transaction.
+
+    Without an actor (seeds, management commands, jobs) nothing is written: those are not staff
+    actions, and the rows they write carry their own history (the ledger, timestamps).
 
     `obj` names the object (its model name and primary key); `object_type`/`object_id` do so
     when the caller holds only an id. `changes` is `{field: [old, new]}` (see `changes_between`)
@@ -83,8 +86,8 @@ def log_action(
         object_id = object_id or obj.pk
     if not object_type or object_id is None:
         raise ValueError("log_action needs the object (obj=, or object_type= and object_id=).")
-    if actor is not None and not getattr(actor, "is_authenticated", False):
-        actor = None  # an anonymous request acts as nobody in particular
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None  # the system (seeds, jobs) acts for nobody: the log is of staff actions
     return AuditLogEntry.objects.create(
         organization=organization,
         actor=actor,

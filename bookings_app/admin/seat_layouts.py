@@ -47,6 +47,7 @@ class SeatLayoutAdmin(ServiceRefusalMixin, TenantScopedAdmin):
             name=obj.name,
             rows=obj.rows,
             columns=obj.columns,
+            performed_by=request.user,
         )
         obj.pk = layout.pk
         obj._state.adding = False
@@ -90,7 +91,9 @@ class SeatLayoutAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 for seat in seats
             ]
             try:
-                services.seat_layout_update_grid(organization=layout.organization, layout_id=layout.pk, seats=specs)
+                services.seat_layout_update_grid(
+                    organization=layout.organization, layout_id=layout.pk, seats=specs, performed_by=request.user
+                )
             except (DomainError, ValueError) as exc:
                 messages.error(request, f"Not saved: {getattr(exc, 'fields', None) or exc}")
             else:

@@ -165,6 +165,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 starts_at=obj.starts_at,
                 ends_at=obj.ends_at,
                 capacity=form.cleaned_data.get("capacity"),
+                performed_by=request.user,
             )
             obj.pk, obj.capacity = session.pk, session.capacity
             obj._state.adding = False
@@ -186,7 +187,9 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
         if "capacity" in form.changed_data and obj.capacity:
             data["capacity"] = obj.capacity
         if data:
-            services.session_update(organization=obj.organization, session_id=obj.pk, data=data)
+            services.session_update(
+                organization=obj.organization, session_id=obj.pk, data=data, performed_by=request.user
+            )
 
     def _can(self, request, obj, roles) -> bool:
         if self._is_super(request):

@@ -20,6 +20,7 @@ from bookings_app.services._common import (
     _settle,
 )
 from bookings_app.services.waitlist import waitlist_expire_for_session, waitlist_promote_on_commit
+from members_app.audit import log_action
 from members_app.models import CreditTransaction, Member, Organization, User
 from members_app.services import credits_refund_booking, member_lock
 from packages_app.models import Redemption
@@ -295,4 +296,12 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     session.cancelled_at = now
     Session.objects.filter(pk=session.pk).update(status=session.status, cancelled_at=now)
     waitlist_expire_for_session(session=session, now=now)
+    log_action(
+        organization=organization,
+        actor=cancelled_by,
+        action="session.cancel",
+        obj=session,
+        changes={"status": [Session.Status.SCHEDULED, Session.Status.CANCELLED], "bookings_cancelled": len(bookings)},
+        now=now,
+    )
     return session

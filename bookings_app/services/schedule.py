@@ -20,7 +20,8 @@ from bookings_app.services._common import (
     _get_in_org,
 )
 from bookings_app.services.waitlist import waitlist_promote_on_commit
-from members_app.models import Organization
+from members_app.audit import changes_between, log_action, snapshot
+from members_app.models import Organization, User
 from spinning import clock, locking
 from spinning.errors import Invalid, NotFound
 
@@ -34,6 +35,7 @@ def seat_layout_create(
     rows: int,
     columns: int,
     seats: list[dict] | None = None,
+    performed_by: User | None = None,
 ) -> SeatLayout:
     """A grid of seats. Without `seats`, every position becomes a NORMAL bike labelled A1, A2, ...;
     with `seats`, exactly those (each inside the grid, one per position, labels unique)."""
@@ -71,15 +73,26 @@ def seat_layout_create(
                 )
             )
         Seat.objects.bulk_create(objs)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="seat_layout.create",
+            obj=layout,
+            changes={"name": [None, name], "rows": [None, rows], "columns": [None, columns], "seats": len(objs)},
+        )
     return layout
 
 
-def seat_layout_update_grid(*, organization: Organization, layout_id, seats: list[dict]) -> SeatLayout:
+def seat_layout_update_grid(
+    *, organization: Organization, layout_id, seats: list[dict], performed_by: User | None = None
+) -> SeatLayout:
     """Staff edit a layout's seats as a grid: label, type, credit cost, in or out of order.
     Labels stay unique in the layout; a credit cost is at least 1."""
     with transaction.atomic(durable=True):
         layout = _get_in_org(SeatLayout, organization, layout_id, "layout_id")
         existing = {str(seat.pk): seat for seat in locking.lock(Seat.objects.filter(layout=layout))}
+        fields = ("label", "type", "credit_cost", "is_active")
+        before = {pk: snapshot(seat, fields) for pk, seat in existing.items()}
         labels = set()
         for spec in seats:
             seat = existing.get(str(spec["id"]))
@@ -102,6 +115,18 @@ def seat_layout_update_grid(*, organization: Organization, layout_id, seats: lis
         for seat in changed:
             Seat.objects.filter(pk=seat.pk).update(label=f"~{seat.pk.hex[:12]}")
         Seat.objects.bulk_update(changed, ["label", "type", "credit_cost", "is_active"])
+        changes = {}
+        for pk, seat in existing.items():
+            for field, (old, new) in changes_between(before[pk], snapshot(seat, fields)).items():
+                changes[f"{before[pk]['label']}.{field}"] = [old, new]
+        if changes:
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="seat_layout.update",
+                obj=layout,
+                changes=changes,
+            )
     return layout
 
 
@@ -128,6 +153,7 @@ def session_create(
     starts_at: datetime,
     ends_at: datetime,
     capacity: int | None = None,
+    performed_by: User | None = None,
 ) -> Session:
     """Staff schedule a session. Capacity defaults to the layout's bookable bikes and may be set
     lower, never higher (every rider must fit on a bike). Overlapping sessions are allowed."""
@@ -148,7 +174,7 @@ def session_create(
             raise Invalid({"capacity": "A session needs at least one bookable bike."})
         if capacity > bookable:
             raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
-        return Session.objects.create(
+        session = Session.objects.create(
             organization=organization,
             ride_class=ride_class,
             instructor=instructor,
@@ -158,9 +184,27 @@ def session_create(
             ends_at=ends_at,
             capacity=capacity,
         )
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="session.create",
+            obj=session,
+            changes=changes_between({}, snapshot(session, SESSION_FIELDS)),
+        )
+        return session
 
 
-def session_update(*, organization: Organization, session_id, data: dict, now: datetime | None = None) -> Session:
+SESSION_FIELDS = ("ride_class", "instructor", "location", "seat_layout", "starts_at", "ends_at", "capacity")
+
+
+def session_update(
+    *,
+    organization: Organization,
+    session_id,
+    data: dict,
+    now: datetime | None = None,
+    performed_by: User | None = None,
+) -> Session:
     """Change a session's class, instructor or capacity. Capacity: 1 to the layout's bookable
     bikes (400 otherwise), never below the live bookings (409 capacity_below_bookings); raising
     it promotes from the waitlist (DOMAIN.md 14) right after the commit. Times and layout stay:
@@ -170,6 +214,7 @@ def session_update(*, organization: Organization, session_id, data: dict, now: d
             session = locking.lock_one(Session.objects.filter(organization=organization), pk=session_id)
         except (Session.DoesNotExist, ValueError):
             raise NotFound("No such session.") from None
+        before = snapshot(session, SESSION_FIELDS)
         if "class_id" in data:
             session.ride_class = _get_in_org(RideClass, organization, data["class_id"], "class_id")
         if "instructor_id" in data:
@@ -187,6 +232,11 @@ def session_update(*, organization: Organization, session_id, data: dict, now: d
             raised = max(0, capacity - session.capacity)
             session.capacity = capacity
         session.save(update_fields=["ride_class", "instructor", "capacity"])
+        changes = changes_between(before, snapshot(session, SESSION_FIELDS))
+        if changes:
+            log_action(
+                organization=organization, actor=performed_by, action="session.update", obj=session, changes=changes
+            )
         if raised:
             # More spots: the waitlist gets them (any free bikes) once this commits.
             waitlist_promote_on_commit(organization=organization, session_id=session.pk, spots=raised, now=now)
