@@ -505,7 +505,7 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
     )
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
-        booking = services.booking_check_in(organization=self.organization, booking_id=pk)
+        booking = services.booking_check_in(organization=self.organization, booking_id=pk, performed_by=request.user)
         return self._render(booking.pk)
 
     @extend_schema(
@@ -523,13 +523,17 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
     )
     @action(detail=True, methods=["post"], url_path="undo-check-in")
     def undo_check_in(self, request, pk=None):
-        booking = services.booking_undo_check_in(organization=self.organization, booking_id=pk)
+        booking = services.booking_undo_check_in(
+            organization=self.organization, booking_id=pk, performed_by=request.user
+        )
         return self._render(booking.pk)
 
     @extend_schema(request=None, responses={200: BookingSerializer})
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
-        booking = services.booking_mark_no_show(organization=self.organization, booking_id=pk)
+        booking = services.booking_mark_no_show(
+            organization=self.organization, booking_id=pk, performed_by=request.user
+        )
         return self._render(booking.pk)
 
 

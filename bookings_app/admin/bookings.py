@@ -97,7 +97,9 @@ class BookingAdmin(TenantScopedAdmin):
             request,
             queryset,
             EVERYONE,
-            lambda b: services.booking_check_in(organization=b.organization, booking_id=b.pk),
+            lambda b: services.booking_check_in(
+                organization=b.organization, booking_id=b.pk, performed_by=request.user
+            ),
             "Checked in",
         )
 
@@ -107,7 +109,9 @@ class BookingAdmin(TenantScopedAdmin):
             request,
             queryset,
             EVERYONE,
-            lambda b: services.booking_undo_check_in(organization=b.organization, booking_id=b.pk),
+            lambda b: services.booking_undo_check_in(
+                organization=b.organization, booking_id=b.pk, performed_by=request.user
+            ),
             "Check-in undone",
         )
 
@@ -117,7 +121,9 @@ class BookingAdmin(TenantScopedAdmin):
             request,
             queryset,
             STAFF,
-            lambda b: services.booking_mark_no_show(organization=b.organization, booking_id=b.pk),
+            lambda b: services.booking_mark_no_show(
+                organization=b.organization, booking_id=b.pk, performed_by=request.user
+            ),
             "Marked no-show",
         )
 

@@ -307,13 +307,17 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
         bike = f" on bike {booking.seat.label}" if booking.seat else ""
         try:
             if op == "check_in":
-                services.booking_check_in(organization=organization, booking_id=booking.pk)
+                services.booking_check_in(organization=organization, booking_id=booking.pk, performed_by=request.user)
                 messages.success(request, f"{who} checked in{bike}.")
             elif op == "undo_check_in":
-                services.booking_undo_check_in(organization=organization, booking_id=booking.pk)
+                services.booking_undo_check_in(
+                    organization=organization, booking_id=booking.pk, performed_by=request.user
+                )
                 messages.success(request, f"{who}'s check-in{bike} undone.")
             elif op == "no_show":
-                services.booking_mark_no_show(organization=organization, booking_id=booking.pk)
+                services.booking_mark_no_show(
+                    organization=organization, booking_id=booking.pk, performed_by=request.user
+                )
                 messages.success(request, f"{who} marked as a no-show.")
             elif op == "add_guest":
                 guest = services.booking_create(

@@ -10,7 +10,8 @@ from django.db import transaction
 from bookings_app.errors import CheckInNotOpen
 from bookings_app.models import AllAccessUsage, Booking, Session
 from bookings_app.services._common import CONFIRMED
-from members_app.models import Organization
+from members_app.audit import log_action
+from members_app.models import Organization, User
 from spinning import clock, locking
 from spinning.errors import InvalidState, NotFound
 
@@ -40,7 +41,9 @@ def check_in_is_open(*, session: Session, organization: Organization, now: datet
     return opens <= now < closes
 
 
-def booking_check_in(*, organization: Organization, booking_id, now: datetime | None = None) -> Booking:
+def booking_check_in(
+    *, organization: Organization, booking_id, performed_by: User | None = None, now: datetime | None = None
+) -> Booking:
     """Staff or the instructor check a rider in: a confirmed booking, inside the check-in window
     (else `check_in_not_open`); checking in twice is a no-op. The booking becomes COMPLETED when
     the session is closed."""
@@ -57,10 +60,18 @@ def booking_check_in(*, organization: Organization, booking_id, now: datetime | 
         if booking.checked_in_at is None:
             booking.checked_in_at = now
             Booking.objects.filter(pk=booking.pk).update(checked_in_at=now)
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="booking.check_in",
+                obj=booking,
+                changes={"checked_in_at": [None, now]},
+                now=now,
+            )
     return booking
 
 
-def booking_undo_check_in(*, organization: Organization, booking_id) -> Booking:
+def booking_undo_check_in(*, organization: Organization, booking_id, performed_by: User | None = None) -> Booking:
     """Undo a check-in made by mistake (DOMAIN.md 10): possible until the session is closed,
     when the booking is still CONFIRMED; a booking not checked in, or of a closed session, is
     `invalid_state`. The close job locks the same booking row, so the two never cross."""
@@ -70,8 +81,15 @@ def booking_undo_check_in(*, organization: Organization, booking_id) -> Booking:
             raise InvalidState("The session is closed: its check-ins are final.")
         if booking.checked_in_at is None:
             raise InvalidState("This booking is not checked in.")
-        booking.checked_in_at = None
+        checked_in_at, booking.checked_in_at = booking.checked_in_at, None
         Booking.objects.filter(pk=booking.pk).update(checked_in_at=None)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="booking.check_in_undo",
+            obj=booking,
+            changes={"checked_in_at": [checked_in_at, None]},
+        )
     return booking
 
 
@@ -81,7 +99,9 @@ def _mark_no_shows(booking_ids: list) -> None:
     AllAccessUsage.objects.filter(booking_id__in=booking_ids).update(was_no_show=True)
 
 
-def booking_mark_no_show(*, organization: Organization, booking_id, now: datetime | None = None) -> Booking:
+def booking_mark_no_show(
+    *, organization: Organization, booking_id, performed_by: User | None = None, now: datetime | None = None
+) -> Booking:
     """Staff mark a confirmed, not-checked-in booking a no-show once the session has started:
     credits are not returned and the All Access day stays used (`was_no_show`)."""
     now = now or clock.now()
@@ -93,6 +113,14 @@ def booking_mark_no_show(*, organization: Organization, booking_id, now: datetim
             raise InvalidState("A rider can only miss a session that has started.")
         _mark_no_shows([booking.pk])
         booking.status = Booking.Status.NO_SHOW
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="booking.no_show",
+            obj=booking,
+            changes={"status": [CONFIRMED, Booking.Status.NO_SHOW]},
+            now=now,
+        )
     return booking
 
 

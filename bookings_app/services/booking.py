@@ -40,6 +40,7 @@ from bookings_app.services._common import (
     _domain_error_for,
     _settle,
 )
+from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
 from members_app.models import Member, Organization, User
@@ -200,6 +201,22 @@ def booking_create(
             booked_by=booked_by,
             now=now,
         )
+        if by_staff:
+            log_action(
+                organization=organization,
+                actor=booked_by,
+                action="booking.create",
+                obj=booking,
+                changes={
+                    "member": booking.member_id,
+                    "session": booking.session_id,
+                    "seat": booking.seat.label if booking.seat_id else None,
+                    "payment_type": booking.payment_type,
+                    "credits_used": booking.credits_used,
+                    "guest_name": booking.guest_name or None,
+                },
+                now=now,
+            )
         idempotency_complete(record, resource_id=booking.pk, status=201)
     return booking
 

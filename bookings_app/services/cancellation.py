@@ -150,6 +150,20 @@ def booking_cancel(
             settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
         if settle:
             _settle(owner, now)
+        if by_staff:
+            log_action(
+                organization=organization,
+                actor=cancelled_by,
+                action="booking.cancel",
+                obj=target,
+                changes={
+                    "status": [CONFIRMED, target.status],
+                    "refund": target.refunded,
+                    "on_time": on_time,
+                    "guests_cancelled": len(bookings) - 1,
+                },
+                now=now,
+            )
         # The spots are free: the waitlist gets them once this commits (docs/waitlist.md).
         waitlist_promote_on_commit(
             organization=organization,

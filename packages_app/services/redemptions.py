@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
 
+from members_app.audit import log_action
 from members_app.errors import MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
 from members_app.models import CreditLot, CreditTransaction, Member, Organization, User
@@ -154,6 +155,14 @@ def redemption_create(
         )
         if by_staff:
             redemption_grant(redemption=redemption, member=member, now=now, performed_by=performed_by)
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="redemption.sell",
+                obj=redemption,
+                changes=_sale_facts(redemption),
+                now=now,
+            )
         idempotency_complete(record, resource_id=redemption.pk, status=201)
     return redemption
 
@@ -219,7 +228,30 @@ def redemption_confirm(
             redemption.requested_starts_on = starts_on
             redemption.save(update_fields=["requested_starts_on"])
         redemption_grant(redemption=redemption, member=member, now=now, performed_by=performed_by)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="redemption.confirm",
+            obj=redemption,
+            changes={"status": [Status.PENDING, Status.ACTIVE], **_sale_facts(redemption)},
+            now=now,
+        )
     return redemption
+
+
+def _sale_facts(redemption: Redemption) -> dict:
+    """What the audit log keeps of a sale: who bought what, for how much, paid how."""
+    return {
+        "member": redemption.member_id,
+        "package": redemption.package.code,
+        "coupon": redemption.coupon.code if redemption.coupon_id else None,
+        "original_price": redemption.original_price,
+        "discount_amount": redemption.discount_amount,
+        "final_price": redemption.final_price,
+        "credits": redemption.credits_added + redemption.bonus_credits,
+        "payment_method": redemption.payment_method,
+        "payment_reference": redemption.payment_reference,
+    }
 
 
 def redemption_reject(
@@ -240,6 +272,15 @@ def redemption_reject(
         if redemption.coupon_id:
             coupon_give_back(organization, redemption.coupon_id, member)
         member_flags_refresh(member=member, now=now)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="redemption.reject",
+            obj=redemption,
+            reason=reason,
+            changes={"status": [Status.PENDING, Status.CANCELLED]},
+            now=now,
+        )
     return redemption
 
 
@@ -370,6 +411,15 @@ def _cancel_active(
         removed += -row.amount if row is not None else 0
     ends_on, days_removed = _all_access_end(redemption, now=now, tz=organization.timezone)
     member_flags_refresh(member=member, now=now)
+    log_action(
+        organization=organization,
+        actor=performed_by,
+        action="redemption.cancel",
+        obj=redemption,
+        reason=reason,
+        changes={"status": [Status.ACTIVE, Status.CANCELLED]},
+        now=now,
+    )
     return CancelEffects(
         credits_removed=removed,
         all_access_ends_on=ends_on,
