@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members_app', '0005_audit_log'),
+        ('members_app', '0007_audit_log'),
     ]
 
     operations = [

@@ -7,8 +7,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('members_app', '0005_audit_log'),
-        ('packages_app', '0002_redemption_cancel_reason_null_safe_checks'),
+        ('members_app', '0007_audit_log'),
+        ('packages_app', '0004_close_lots_of_cancelled_redemptions'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
