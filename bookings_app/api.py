@@ -388,6 +388,7 @@ class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
             entry_id=pk,
             member=None if tenant.is_staff else tenant.member,
             by_staff=tenant.is_staff,
+            performed_by=request.user,
         )
         return Response(
             WaitlistEntrySerializer(selectors.waitlist_get(organization=self.organization, entry_id=entry.pk)).data

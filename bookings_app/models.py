@@ -329,4 +329,5 @@ class WaitlistEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.member_id} waiting on {self.session_id} ({self.status})"
+        # Words, not ids (issue 12 item 7): who, which class when, what state.
+        return f"{self.member.full_name}, waitlist of {self.session} ({self.get_status_display()})"

@@ -11,8 +11,9 @@ from django.utils.html import format_html
 
 from bookings_app import selectors, services
 from bookings_app.admin import desk
+from bookings_app.admin import waitlist as roster_waitlist
 from bookings_app.admin.common import EVERYONE, STAFF, ServiceRefusalMixin, StudioDayFilter, _local, _report
-from bookings_app.models import LIVE, Booking, Session
+from bookings_app.models import LIVE, Booking, Session, WaitlistEntry
 from members_app.admin_base import ADMIN, TenantScopedAdmin, orgs_with_role
 from members_app.models import Member
 from spinning import clock
@@ -266,14 +267,22 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 and not booking.is_guest
                 and booking.member.friend_passes_available > 0
             )
+        wq = request.GET.get("wq", "").strip()
+        waitlist = roster_waitlist.waitlist_rows(session)
+        is_staff = self._can(request, session, STAFF)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Roster: {self._title(session)}",
             "session": session,
             "bookings": bookings,
             "seat_map": desk.seat_map(session, live),
-            "is_staff": self._can(request, session, STAFF),
+            "is_staff": is_staff,
             "check_in_open": services.check_in_is_open(session=session, organization=organization, now=clock.now()),
+            "waitlist": waitlist,
+            "waiting_count": sum(1 for entry in waitlist if entry.status == WaitlistEntry.Status.WAITING),
+            "waitlist_q": wq,
+            "waitlist_found": roster_waitlist.waitlist_candidates(session, wq) if wq and is_staff else [],
+            "free_spots": max(session.capacity - session.booked_count, 0),
             "opts": self.model._meta,
             "original": session,
         }
@@ -289,9 +298,15 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
             "cancel_refund": STAFF,
             "cancel_no_refund": STAFF,
             "add_guest": STAFF,
+            "waitlist_add": STAFF,
+            "waitlist_promote": STAFF,
+            "waitlist_remove": STAFF,
         }
         if op not in allowed or not self._can(request, session, allowed[op]):
             messages.error(request, "You may not do that.")
+            return
+        if op.startswith("waitlist_"):
+            roster_waitlist.handle_post(request, session, op)
             return
         booking = (
             Booking.objects.filter(organization=organization, session=session, pk=booking_id)

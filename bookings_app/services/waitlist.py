@@ -41,6 +41,7 @@ from bookings_app.services.booking import (
     refuse_unbookable,
     resolve_payment_or_refuse,
 )
+from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.models import Organization, User
 from members_app.services import member_lock
@@ -84,7 +85,8 @@ def waitlist_join(
     (the same checks as booking, one definition), already_waitlisted, session_not_full (book
     instead), waitlist_full (`waitlist_max_size`), then whether AUTO payment could pay the
     cheapest bookable bike right now (daily_limit_reached / insufficient_credits). Joining
-    takes nothing from the member."""
+    takes nothing from the member. Staff adding a member is a staff action: recorded in the
+    audit log (`waitlist.add`) in this transaction."""
     now = now or clock.now()
     with transaction.atomic(durable=True):
         try:
@@ -119,6 +121,15 @@ def waitlist_join(
             updated_at=now,
         )
         _insert_entry(entry)
+        if added_by is not None:
+            log_action(
+                organization=organization,
+                actor=added_by,
+                action="waitlist.add",
+                obj=entry,
+                changes={"member": member.pk, "session": session.pk, "status": [None, WAITING]},
+                now=now,
+            )
     return entry
 
 
@@ -143,10 +154,12 @@ def waitlist_leave(
     entry_id,
     member=None,
     by_staff: bool = False,
+    performed_by: User | None = None,
     now: datetime | None = None,
 ) -> WaitlistEntry:
-    """A member leaves a waitlist (LEFT); staff remove an entry (REMOVED). Only a WAITING entry
-    (else invalid_state). With `member`, only that member's entry (others answer 404)."""
+    """A member leaves a waitlist (LEFT); staff remove an entry (REMOVED, recorded in the audit
+    log as `waitlist.remove` with `performed_by`). Only a WAITING entry (else invalid_state).
+    With `member`, only that member's entry (others answer 404)."""
     now = now or clock.now()
     with transaction.atomic(durable=True):
         queryset = WaitlistEntry.objects.filter(organization=organization)
@@ -167,6 +180,15 @@ def waitlist_leave(
         if not WaitlistEntry.objects.filter(pk=entry.pk, status=WAITING).update(status=status, updated_at=now):
             raise InvalidState("Only a waiting entry can leave the waitlist.")
         entry.status, entry.updated_at = status, now
+        if by_staff:
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="waitlist.remove",
+                obj=entry,
+                changes={"member": entry.member_id, "session": entry.session_id, "status": [WAITING, status]},
+                now=now,
+            )
     return entry
 
 
@@ -207,7 +229,8 @@ def _book_entry(
     """Book the entry's member with AUTO payment exactly as `booking_create` does (the same
     `_booking_create`, in the same kind of transaction: same refusals, same ledger rows), and
     mark the entry PROMOTED with its booking in that transaction. An entry that stopped waiting
-    meanwhile rolls the booking back (`_EntryGone`)."""
+    meanwhile rolls the booking back (`_EntryGone`). Staff promoting by hand (`booked_by`) made a
+    booking on the member's behalf: recorded as `booking.create` with the entry it came from."""
     with booking_transaction(session_id=entry.session_id, member_id=entry.member_id):
         booking = _booking_create(
             organization=organization,
@@ -225,6 +248,22 @@ def _book_entry(
             status=WaitlistEntry.Status.PROMOTED, booking=booking, updated_at=now
         ):
             raise _EntryGone()
+        if booked_by is not None:
+            log_action(
+                organization=organization,
+                actor=booked_by,
+                action="booking.create",
+                obj=booking,
+                changes={
+                    "member": booking.member_id,
+                    "session": booking.session_id,
+                    "seat": booking.seat.label if booking.seat_id else None,
+                    "payment_type": booking.payment_type,
+                    "credits_used": booking.credits_used,
+                    "waitlist_entry": entry.pk,
+                },
+                now=now,
+            )
     entry.status, entry.booking, entry.updated_at = WaitlistEntry.Status.PROMOTED, booking, now
     return booking
 
