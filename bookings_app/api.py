@@ -1,9 +1,7 @@
 """HTTP endpoints of API.md "Schedule" and "Bookings". Thin: parse, call one service or selector,
-render. Reference data (locations, classes, instructors, seats) is plain CRUD with no rule beyond
-its constraints, so those viewsets save through their serializers (docs/bookings.md)."""
+render. Reference data (locations, classes, instructors, seat layouts and seats) is CRUD through its
+services (bookings_app/services/reference.py, schedule.py), which write the audit log."""
 
-from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
@@ -41,7 +39,7 @@ from members_app.api import member_for_caller
 from members_app.idempotency import IdempotentReplay, idempotency_from_request
 from packages_app.models import Redemption
 from spinning import clock
-from spinning.errors import Conflict, Forbidden, Invalid, NotFound
+from spinning.errors import Forbidden, Invalid, NotFound
 from spinning.permissions import (
     IsMemberOrStaff,
     IsStaff,
@@ -85,43 +83,57 @@ class _OrganizationCrud(
     def get_queryset(self):
         return self.model.objects.filter(organization=self.organization)
 
-    def _save(self, serializer, **extra):
-        try:
-            with transaction.atomic():
-                serializer.save(**extra)
-        except IntegrityError:
-            raise Invalid({"name": "This studio already has one with this name."}) from None
+    # the model's services: each writes the row and its audit entry in one transaction
+    create_service = update_service = delete_service = None
+    id_argument = ""
 
     def perform_create(self, serializer):
-        self._save(serializer, organization=self.organization)
+        serializer.instance = self.create_service(
+            organization=self.organization, data=dict(serializer.validated_data), performed_by=self.request.user
+        )
 
     def perform_update(self, serializer):
-        self._save(serializer)
+        serializer.instance = self.update_service(
+            organization=self.organization,
+            **{self.id_argument: serializer.instance.pk},
+            data=dict(serializer.validated_data),
+            performed_by=self.request.user,
+        )
 
     def perform_destroy(self, instance):
-        try:
-            with transaction.atomic():
-                instance.delete()
-        except ProtectedError:
-            raise Conflict("Sessions or bookings still use this; it cannot be deleted.", code="in_use") from None
+        self.delete_service(
+            organization=self.organization, **{self.id_argument: instance.pk}, performed_by=self.request.user
+        )
 
 
 @extend_schema(tags=["schedule"])
 class LocationViewSet(_OrganizationCrud):
     serializer_class = LocationSerializer
     model = Location
+    create_service = staticmethod(services.location_create)
+    update_service = staticmethod(services.location_update)
+    delete_service = staticmethod(services.location_delete)
+    id_argument = "location_id"
 
 
 @extend_schema(tags=["schedule"])
 class RideClassViewSet(_OrganizationCrud):
     serializer_class = RideClassSerializer
     model = RideClass
+    create_service = staticmethod(services.ride_class_create)
+    update_service = staticmethod(services.ride_class_update)
+    delete_service = staticmethod(services.ride_class_delete)
+    id_argument = "class_id"
 
 
 @extend_schema(tags=["schedule"])
 class InstructorViewSet(_OrganizationCrud):
     serializer_class = InstructorSerializer
     model = Instructor
+    create_service = staticmethod(services.instructor_create)
+    update_service = staticmethod(services.instructor_update)
+    delete_service = staticmethod(services.instructor_delete)
+    id_argument = "instructor_id"
 
 
 @extend_schema(tags=["schedule"])
@@ -137,16 +149,19 @@ class SeatViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantView
         return Seat.objects.filter(organization=self.organization)
 
     def perform_update(self, serializer):
-        try:
-            with transaction.atomic():
-                serializer.save()
-        except IntegrityError:
-            raise Invalid({"label": "Another seat of this layout has this label."}) from None
+        serializer.instance = services.seat_update(
+            organization=self.organization,
+            seat_id=serializer.instance.pk,
+            data=dict(serializer.validated_data),
+            performed_by=self.request.user,
+        )
 
 
 @extend_schema(tags=["schedule"])
 class SeatLayoutViewSet(_OrganizationCrud):
     serializer_class = SeatLayoutSerializer
+    delete_service = staticmethod(services.seat_layout_delete)
+    id_argument = "layout_id"
 
     def get_queryset(self):
         return selectors.seat_layout_list(organization=self.organization)
@@ -167,7 +182,12 @@ class SeatLayoutViewSet(_OrganizationCrud):
         layout = self.get_object()
         serializer = SeatLayoutUpdateSerializer(layout, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        self._save(serializer)
+        services.seat_layout_update(
+            organization=self.organization,
+            layout_id=layout.pk,
+            name=serializer.validated_data.get("name"),
+            performed_by=request.user,
+        )
         return Response(SeatLayoutSerializer(self.get_queryset().get(pk=layout.pk)).data)
 
     def update(self, request, *args, **kwargs):

@@ -12,6 +12,7 @@ __all__ = [
     "DailyLimitReached",
     "FriendPassUnavailable",
     "HostBookingRequired",
+    "InUse",
     "InsufficientCredits",
     "MemberInactive",
     "SeatTaken",
@@ -92,3 +93,8 @@ class WaitlistFull(Conflict):
 class CapacityBelowBookings(Conflict):
     code = "capacity_below_bookings"
     detail = "The capacity cannot go below the riders already booked."
+
+
+class InUse(Conflict):
+    code = "in_use"
+    detail = "Sessions or bookings still use this; it cannot be deleted."

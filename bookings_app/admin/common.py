@@ -98,3 +98,23 @@ class ServiceRefusalMixin:
         except DomainError as exc:
             messages.error(request, f"Not saved: {sentence(exc)}")
             return redirect(request.get_full_path())
+
+
+class ServiceWritesMixin(ServiceRefusalMixin):
+    """Add, change and delete go through services that own their durable transaction (and write
+    the audit entry in it), so the admin's atomic wrapper stays off these views; a refusal (a
+    name taken, a row still in use) is a message on the same page."""
+
+    saves_through_service = True
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return self._delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            messages.error(request, f"Not deleted: {sentence(exc)}")
+            return redirect(request.get_full_path())
+
+    def get_readonly_fields(self, request, obj=None):
+        # A row stays in its studio: moving it would leave its sessions behind in the other one.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "organization"] if obj is not None and "organization" not in readonly else readonly

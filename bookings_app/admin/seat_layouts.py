@@ -7,7 +7,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from bookings_app import selectors, services
-from bookings_app.admin.common import ServiceRefusalMixin
+from bookings_app.admin.common import ServiceWritesMixin, sentence
 from bookings_app.models import Seat, SeatLayout
 from members_app.admin_base import TenantScopedAdmin
 from spinning.errors import DomainError
@@ -24,22 +24,28 @@ class SeatInline(admin.TabularInline):
     def has_add_permission(self, request, obj=None):
         return False
 
+    # The studio's role decides, as on the layout itself (obj is the layout): its ADMINs edit the
+    # seats here; the changes are saved by SeatLayoutAdmin.save_related through the service.
+    def has_view_permission(self, request, obj=None):
+        return self.admin_site._registry[SeatLayout].has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self.admin_site._registry[SeatLayout].has_change_permission(request, obj)
+
 
 @admin.register(SeatLayout)
-class SeatLayoutAdmin(ServiceRefusalMixin, TenantScopedAdmin):
+class SeatLayoutAdmin(ServiceWritesMixin, TenantScopedAdmin):
     """A room's bikes. "Edit as a grid" shows the room as it stands, one cell per position."""
 
     list_display = ["name", "location", "rows", "columns", "bookable_bikes", "grid_link"]
     inlines = [SeatInline]
     change_form_template = "admin/bookings_app/seatlayout/change_form.html"
-    saves_through_service = True
 
     def get_readonly_fields(self, request, obj=None):
         return ["location", "rows", "columns", "organization"] if obj is not None else []
 
     def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
+        if change:  # written with the seat inline's edits in save_related: one service call
             return
         layout = services.seat_layout_create(
             organization=obj.organization,
@@ -51,6 +57,37 @@ class SeatLayoutAdmin(ServiceRefusalMixin, TenantScopedAdmin):
         )
         obj.pk = layout.pk
         obj._state.adding = False
+
+    def save_related(self, request, form, formsets, change):
+        """The layout's name and the seats edited in the inline, through `seat_layout_update`
+        (one transaction, one audit entry); nothing is saved by the forms themselves."""
+        for formset in formsets:  # what Django's own change message reads after a save
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        if not change:
+            return
+        seats = [
+            {"id": seat_form.instance.pk, **{name: seat_form.cleaned_data[name] for name in seat_form.changed_data}}
+            for formset in formsets
+            for seat_form in formset.forms
+            if seat_form.instance.pk and seat_form.has_changed()
+        ]
+        services.seat_layout_update(
+            organization=form.instance.organization,
+            layout_id=form.instance.pk,
+            name=form.cleaned_data.get("name"),
+            seats=seats,
+            performed_by=request.user,
+        )
+
+    def delete_model(self, request, obj):
+        services.seat_layout_delete(organization=obj.organization, layout_id=obj.pk, performed_by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for layout in queryset.select_related("organization", "location"):
+            try:
+                self.delete_model(request, layout)
+            except DomainError as exc:
+                messages.error(request, f"{layout}: {sentence(exc)}")
 
     @admin.display(description="Bookable bikes")
     def bookable_bikes(self, obj):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from bookings_app import selectors
-from bookings_app.errors import CapacityBelowBookings
+from bookings_app.errors import CapacityBelowBookings, InUse
 from bookings_app.models import (
     Instructor,
     Location,
@@ -83,42 +84,89 @@ def seat_layout_create(
     return layout
 
 
+SEAT_FIELDS = ("label", "type", "credit_cost", "is_active")
+
+
+def _seats_apply(*, layout: SeatLayout, seats: list[dict]) -> dict[str, list]:
+    """Apply seat edits (`id` plus any of label, type, credit cost, in or out of order) to a
+    layout whose seats this locks; labels stay unique in the layout, a credit cost is at least 1.
+    Returns the audit's changes, `{"A1.credit_cost": [old, new]}`. Runs in the caller's transaction."""
+    locking.require_transaction("_seats_apply")
+    existing = {str(seat.pk): seat for seat in locking.lock(Seat.objects.filter(layout=layout))}
+    before = {pk: snapshot(seat, SEAT_FIELDS) for pk, seat in existing.items()}
+    for spec in seats:
+        seat = existing.get(str(spec["id"]))
+        if seat is None:
+            raise Invalid({"seats": "A seat of another layout."})
+        label = (spec.get("label") or seat.label).strip()
+        if spec.get("type", seat.type) not in Seat.Type.values:
+            raise Invalid({"seats": f"Unknown seat type for {label}."})
+        try:
+            credit_cost = int(spec.get("credit_cost", seat.credit_cost))
+        except (TypeError, ValueError):
+            raise Invalid({"seats": f"Seat {label}: a credit cost is a whole number."}) from None
+        if credit_cost < 1:
+            raise Invalid({"seats": f"Seat {label}: a credit cost is at least 1."})
+        seat.label = label
+        seat.type = spec.get("type", seat.type)
+        seat.credit_cost = credit_cost
+        seat.is_active = bool(spec.get("is_active", seat.is_active))
+    labels = [seat.label for seat in existing.values()]
+    for label in labels:
+        if labels.count(label) > 1:
+            raise Invalid({"seats": f"Label {label} is used twice."})
+    changed = [seat for pk, seat in existing.items() if snapshot(seat, SEAT_FIELDS) != before[pk]]
+    # Two passes so that swapping two labels does not trip the unique constraint midway.
+    for seat in changed:
+        Seat.objects.filter(pk=seat.pk).update(label=f"~{seat.pk.hex[:12]}")
+    Seat.objects.bulk_update(changed, list(SEAT_FIELDS))
+    changes = {}
+    for seat in changed:
+        pk = str(seat.pk)
+        for field, (old, new) in changes_between(before[pk], snapshot(seat, SEAT_FIELDS)).items():
+            changes[f"{before[pk]['label']}.{field}"] = [old, new]
+    return changes
+
+
+def _layout_locked(organization: Organization, layout_id) -> SeatLayout:
+    try:
+        return locking.lock_one(SeatLayout.objects.filter(organization=organization), pk=layout_id)
+    except (SeatLayout.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such seat layout.") from None
+
+
 def seat_layout_update_grid(
     *, organization: Organization, layout_id, seats: list[dict], performed_by: User | None = None
 ) -> SeatLayout:
     """Staff edit a layout's seats as a grid: label, type, credit cost, in or out of order.
     Labels stay unique in the layout; a credit cost is at least 1."""
+    return seat_layout_update(organization=organization, layout_id=layout_id, seats=seats, performed_by=performed_by)
+
+
+def seat_layout_update(
+    *,
+    organization: Organization,
+    layout_id,
+    name: str | None = None,
+    seats: list[dict] | None = None,
+    performed_by: User | None = None,
+) -> SeatLayout:
+    """Rename a layout and/or edit its seats (see `_seats_apply`), in one transaction and one
+    audit entry. Its location and grid size stay: sessions and bookings point at its seats."""
     with transaction.atomic(durable=True):
-        layout = _get_in_org(SeatLayout, organization, layout_id, "layout_id")
-        existing = {str(seat.pk): seat for seat in locking.lock(Seat.objects.filter(layout=layout))}
-        fields = ("label", "type", "credit_cost", "is_active")
-        before = {pk: snapshot(seat, fields) for pk, seat in existing.items()}
-        labels = set()
-        for spec in seats:
-            seat = existing.get(str(spec["id"]))
-            if seat is None:
-                raise Invalid({"seats": "A seat of another layout."})
-            label = (spec.get("label") or seat.label).strip()
-            if label in labels:
-                raise Invalid({"seats": f"Label {label} is used twice."})
-            labels.add(label)
-            if spec.get("type", seat.type) not in Seat.Type.values:
-                raise Invalid({"seats": f"Unknown seat type for {label}."})
-            if int(spec.get("credit_cost", seat.credit_cost)) < 1:
-                raise Invalid({"seats": f"Seat {label}: a credit cost is at least 1."})
-            seat.label = label
-            seat.type = spec.get("type", seat.type)
-            seat.credit_cost = int(spec.get("credit_cost", seat.credit_cost))
-            seat.is_active = bool(spec.get("is_active", seat.is_active))
-        # Two passes so that swapping two labels does not trip the unique constraint midway.
-        changed = list(existing.values())
-        for seat in changed:
-            Seat.objects.filter(pk=seat.pk).update(label=f"~{seat.pk.hex[:12]}")
-        Seat.objects.bulk_update(changed, ["label", "type", "credit_cost", "is_active"])
+        layout = _layout_locked(organization, layout_id)
         changes = {}
-        for pk, seat in existing.items():
-            for field, (old, new) in changes_between(before[pk], snapshot(seat, fields)).items():
-                changes[f"{before[pk]['label']}.{field}"] = [old, new]
+        if name is not None and name.strip() != layout.name:
+            name = name.strip()
+            if not name:
+                raise Invalid({"name": "Required."})
+            if SeatLayout.objects.filter(location_id=layout.location_id, name=name).exclude(pk=layout.pk).exists():
+                raise Invalid({"name": "This location already has a layout with this name."})
+            changes["name"] = [layout.name, name]
+            layout.name = name
+            layout.save(update_fields=["name"])
+        if seats:
+            changes.update(_seats_apply(layout=layout, seats=seats))
         if changes:
             log_action(
                 organization=organization,
@@ -128,6 +176,35 @@ def seat_layout_update_grid(
                 changes=changes,
             )
     return layout
+
+
+def seat_update(*, organization: Organization, seat_id, data: dict, performed_by: User | None = None) -> Seat:
+    """One seat: its label, type, credit cost, in or out of order (the layout's rules hold)."""
+    try:
+        seat = Seat.objects.select_related("layout").get(organization=organization, pk=seat_id)
+    except (Seat.DoesNotExist, ValueError, TypeError):
+        raise NotFound("No such seat.") from None
+    seat_layout_update(
+        organization=organization, layout_id=seat.layout_id, seats=[{**data, "id": seat.pk}], performed_by=performed_by
+    )
+    return Seat.objects.get(pk=seat.pk)
+
+
+def seat_layout_delete(*, organization: Organization, layout_id, performed_by: User | None = None) -> None:
+    """A layout no session uses (409 in_use), with its seats."""
+    with transaction.atomic(durable=True):
+        layout = _layout_locked(organization, layout_id)
+        log_action(
+            organization=organization,
+            actor=performed_by,
+            action="seat_layout.delete",
+            obj=layout,
+            changes={"name": [layout.name, None], "rows": [layout.rows, None], "columns": [layout.columns, None]},
+        )
+        try:
+            layout.delete()
+        except ProtectedError:
+            raise InUse() from None
 
 
 def _check_on_calendar(*, organization: Organization, starts_at: datetime, ends_at: datetime) -> None:
