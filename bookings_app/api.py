@@ -2,6 +2,8 @@
 render. Reference data (locations, classes, instructors, seat layouts and seats) is CRUD through its
 services (bookings_app/services/reference.py, schedule.py), which write the audit log."""
 
+import uuid
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
@@ -12,7 +14,6 @@ from bookings_app import selectors, services
 from bookings_app.filters import BookingFilter, SessionFilter, WaitlistFilter
 from bookings_app.models import Instructor, Location, RideClass, Seat
 from bookings_app.serializers import (
-    SESSION_LIST_VALUES,
     AllAccessUsageSerializer,
     BookingCancelSerializer,
     BookingCreateSerializer,
@@ -32,8 +33,9 @@ from bookings_app.serializers import (
     SessionUpdateSerializer,
     WaitlistEntrySerializer,
     WaitlistJoinSerializer,
-    booking_json,
-    session_list_rows,
+    seat_rows,
+    session_rows,
+    session_values,
 )
 from members_app.api import member_for_caller
 from members_app.idempotency import IdempotentReplay, idempotency_from_request
@@ -49,6 +51,14 @@ from spinning.permissions import (
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def _errors(**codes_by_status) -> dict:
@@ -218,16 +228,15 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     def get_queryset(self):
         return selectors.session_list(organization=self.organization, member=self._member())
 
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if getattr(self, "swagger_fake_view", False):
-            return context
-        priority = selectors.member_has_priority(member=self._member(), now=clock.now())
+    def _opens_at(self, member):
+        """When booking opens for the caller, per session start (priority holders earlier)."""
+        priority = selectors.member_has_priority(member=member, now=clock.now())
         organization = self.organization
-        context["booking_opens_at"] = lambda session: selectors.booking_opens_at(
-            session=session, organization=organization, priority=priority
-        )
-        return context
+
+        def opens_at(starts_at):
+            return selectors.booking_opens_at_for(starts_at, organization=organization, priority=priority)
+
+        return opens_at
 
     @extend_schema(
         parameters=[
@@ -238,28 +247,25 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     )
     def list(self, request, *args, **kwargs):
         """The timetable with availability, when booking opens for the caller, and the caller's booking."""
-        # The rows are plain dicts from `.values()` (session_list_rows): the same JSON as
-        # SessionSerializer, which documents it, at a fraction of the cost per row.
         member = self._member()
-        queryset = self.filter_queryset(self.get_queryset())
-        mine = ("my_booking_id", "my_waitlist_entry_id")
-        columns = (*SESSION_LIST_VALUES, *mine) if member is not None else SESSION_LIST_VALUES
-        page = self.paginate_queryset(queryset.values(*columns))
-        priority = selectors.member_has_priority(member=member, now=clock.now())
-        organization = self.organization
-
-        def opens_at(starts_at):
-            return selectors.booking_opens_at_for(starts_at, organization=organization, priority=priority)
-
-        rows = session_list_rows(page if page is not None else queryset.values(*columns), opens_at=opens_at)
+        rows = session_values(self.filter_queryset(self.get_queryset()), member=member)
+        page = self.paginate_queryset(rows)
+        rendered = session_rows(page if page is not None else rows, opens_at=self._opens_at(member))
         if page is None:
-            return Response(rows)
-        return self.get_paginated_response(rows)
+            return Response(rendered)
+        return self.get_paginated_response(rendered)
 
     def _detail(self, pk, status_code=status.HTTP_200_OK):
-        session = selectors.session_get(organization=self.organization, session_id=pk, member=self._member())
-        context = {**self.get_serializer_context(), "seats": selectors.session_seats(session=session)}
-        return Response(SessionDetailSerializer(session, context=context).data, status=status_code)
+        """The timetable row of one session (the list's renderer) with its seat map."""
+        member = self._member()
+        row = session_values(self.get_queryset(), member=member).filter(pk=pk).first() if _is_uuid(pk) else None
+        if row is None:
+            raise NotFound("No such session.")
+        seats = selectors.session_seats(
+            session_id=row["id"], seat_layout_id=row["seat_layout_id"], status=row["status"]
+        )
+        (data,) = session_rows([row], opens_at=self._opens_at(member))
+        return Response({**data, "seats": seat_rows(seats)}, status=status_code)
 
     @extend_schema(responses={200: SessionDetailSerializer})
     def retrieve(self, request, pk=None):
@@ -480,10 +486,10 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
             )
         except IdempotentReplay as replay:
             return self._render(replay.resource_id, replay.status)
-        # Rendered from the service's objects (session, member, seat, All Access usage in hand),
-        # not read back, by booking_json (BookingSerializer's JSON without building it, which
-        # documents it): the same JSON as GET /api/bookings/{id} (a test compares them).
-        return Response(booking_json(booking), status=status.HTTP_201_CREATED)
+        # Rendered from the service's objects (session with its class, instructor and location,
+        # seat, All Access usage in hand), not read back: the same JSON as GET /api/bookings/{id}
+        # (a test compares them).
+        return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
     def retrieve(self, request, pk=None):
         booking = self.get_queryset().filter(pk=pk).first()

@@ -4,7 +4,8 @@
 import django_filters
 
 from bookings_app.models import Booking, Session, WaitlistEntry
-from bookings_app.selectors import filter_starts_between
+from bookings_app.selectors import bookings_upcoming, filter_starts_between
+from spinning import clock
 from spinning.tenancy import resolve_tenant
 
 
@@ -45,6 +46,12 @@ class BookingFilter(_FromToMixin):
     payment_type = django_filters.ChoiceFilter(choices=Booking.PaymentType.choices)
     from_ = django_filters.CharFilter(field_name="from", method="_between", label="Session start from")
     to = django_filters.CharFilter(field_name="to", method="_between", label="Session start to")
+    upcoming = django_filters.BooleanFilter(
+        method="_upcoming", label="true: only CONFIRMED bookings not yet started, soonest first"
+    )
+
+    def _upcoming(self, queryset, name, value):
+        return bookings_upcoming(queryset, now=clock.now()) if value else queryset
 
     class Meta:
         model = Booking

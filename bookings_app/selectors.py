@@ -122,13 +122,15 @@ class SeatAvailability:
         return getattr(self.seat, name)
 
 
-def session_seats(*, session: Session) -> list[SeatAvailability]:
+def session_seats(*, session_id, seat_layout_id, status: str) -> list[SeatAvailability]:
     """The seat map of a session: every seat of its layout, and whether it can be booked now."""
-    taken = set(Booking.objects.filter(LIVE, session=session, seat__isnull=False).values_list("seat_id", flat=True))
-    bookable_session = session.status == Session.Status.SCHEDULED
+    taken = set(
+        Booking.objects.filter(LIVE, session_id=session_id, seat__isnull=False).values_list("seat_id", flat=True)
+    )
+    bookable_session = status == Session.Status.SCHEDULED
     return [
         SeatAvailability(seat=seat, is_available=bookable_session and seat.is_bookable and seat.pk not in taken)
-        for seat in Seat.objects.filter(layout_id=session.seat_layout_id).order_by("row", "column")
+        for seat in Seat.objects.filter(layout_id=seat_layout_id).order_by("row", "column")
     ]
 
 
@@ -140,7 +142,7 @@ def session_roster(
     bookings = Booking.objects.filter(organization=organization, session=session)
     return (
         (bookings if include_cancelled else bookings.filter(LIVE))
-        .select_related("member__user", "seat", "all_access_usage")
+        .select_related("member__user", "seat", "all_access_usage", *BOOKING_SESSION_JOINS)
         .order_by("seat__row", "seat__column", "created_at", "pk")
     )
 
@@ -154,11 +156,24 @@ def seat_layout_list(*, organization: Organization) -> QuerySet[SeatLayout]:
 
 
 # --- bookings -----------------------------------------------------------------------------------
+# What a booking shows of its session (BookingSerializer's `session`), joined in the same query.
+BOOKING_SESSION_JOINS = ("session__ride_class", "session__instructor", "session__location")
+
+
 def booking_list(*, organization: Organization) -> QuerySet[Booking]:
+    """Bookings by their session's start, latest first."""
     return (
         Booking.objects.filter(organization=organization)
-        .select_related("seat", "all_access_usage", "member__user", "session")
-        .order_by("-created_at", "pk")
+        .select_related("seat", "all_access_usage", "member__user", *BOOKING_SESSION_JOINS)
+        .order_by("-session__starts_at", "-created_at", "pk")
+    )
+
+
+def bookings_upcoming(queryset: QuerySet[Booking], *, now: datetime) -> QuerySet[Booking]:
+    """Of `queryset`, the CONFIRMED bookings whose session has not started yet, soonest first
+    (a member's coming rides)."""
+    return queryset.filter(status=Booking.Status.CONFIRMED, session__starts_at__gt=now).order_by(
+        "session__starts_at", "created_at", "pk"
     )
 
 

@@ -1,7 +1,7 @@
 """Shapes of API.md "Schedule" and "Bookings". No business rule here: services decide."""
 
+from django.db.models import QuerySet
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
@@ -115,69 +115,29 @@ class _ClassRef(_Ref):
     name_tr = serializers.CharField()
 
 
-class SessionSerializer(serializers.ModelSerializer):
-    """The list row. `booking_opens_at` comes from the view's context; `my_booking_id`,
-    `waitlist_count` and `my_waitlist_entry_id` from the selector's annotations."""
+class SessionSerializer(serializers.Serializer):
+    """The timetable row, as the schema documents it. It only declares the shape: the rows are
+    rendered by `session_rows` from `.values()` (list and detail alike; a test checks the keys)."""
 
-    class_ = _ClassRef(source="ride_class")
+    id = serializers.UUIDField()
+    class_ = _ClassRef()
     instructor = _Ref()
     location = _Ref()
-    seat_layout_id = serializers.UUIDField(read_only=True)
-    available_spots = serializers.SerializerMethodField()
-    booking_opens_at = serializers.SerializerMethodField()
-    my_booking_id = serializers.SerializerMethodField()
-    waitlist_count = serializers.SerializerMethodField()
-    my_waitlist_entry_id = serializers.SerializerMethodField()
-
-    class Meta:
-        model = Session
-        fields = [
-            "id",
-            "class_",
-            "instructor",
-            "location",
-            "seat_layout_id",
-            "starts_at",
-            "ends_at",
-            "status",
-            "capacity",
-            "booked_count",
-            "available_spots",
-            "booking_opens_at",
-            "my_booking_id",
-            "waitlist_count",
-            "my_waitlist_entry_id",
-        ]
-        read_only_fields = fields
+    seat_layout_id = serializers.UUIDField()
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    status = serializers.ChoiceField(choices=Session.Status.choices)
+    capacity = serializers.IntegerField()
+    booked_count = serializers.IntegerField()
+    available_spots = serializers.IntegerField()
+    booking_opens_at = serializers.DateTimeField(help_text="When the caller may book (priority holders earlier).")
+    my_booking_id = serializers.UUIDField(allow_null=True, help_text="The caller's live booking, if any.")
+    waitlist_count = serializers.IntegerField(help_text="Riders WAITING for a spot.")
+    my_waitlist_entry_id = serializers.UUIDField(allow_null=True, help_text="The caller's WAITING entry, if any.")
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["class"] = fields.pop("class_")
-        return fields
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        return {"id": data.pop("id"), "class": data.pop("class"), **data}
-
-    def get_available_spots(self, obj) -> int:
-        return max(0, obj.capacity - obj.booked_count)
-
-    @extend_schema_field(OpenApiTypes.DATETIME)
-    def get_booking_opens_at(self, obj):
-        return _DATETIME.to_representation(self.context["booking_opens_at"](obj))
-
-    @extend_schema_field(serializers.UUIDField(allow_null=True))
-    def get_my_booking_id(self, obj):
-        value = getattr(obj, "my_booking_id", None)
-        return str(value) if value else None
-
-    def get_waitlist_count(self, obj) -> int:
-        return getattr(obj, "waitlist_count", 0) or 0
-
-    @extend_schema_field(serializers.UUIDField(allow_null=True))
-    def get_my_waitlist_entry_id(self, obj):
-        value = getattr(obj, "my_waitlist_entry_id", None)
-        return str(value) if value else None
+        return {("class" if name == "class_" else name): field for name, field in fields.items()}
 
 
 # One field to render timestamps exactly as DRF does (ISO-8601 in the active zone, `Z` for UTC);
@@ -227,13 +187,18 @@ SESSION_LIST_VALUES = (
     "booked_count",
     "waitlist_count",
 )
+MEMBER_SESSION_VALUES = ("my_booking_id", "my_waitlist_entry_id")
 
 
-def session_list_rows(rows, *, opens_at) -> list[dict]:
-    """The timetable page as plain dicts: exactly what `SessionSerializer(many=True)` renders
-    (a test compares the two), without a serializer and its fields per row. `rows` come from
-    `.values(*SESSION_LIST_VALUES[, "my_booking_id"])`; `opens_at(starts_at)` is when booking
-    opens for the caller. SessionSerializer stays the documented shape."""
+def session_values(queryset, *, member) -> QuerySet:
+    """`queryset` (from `selectors.session_list`) as the `.values()` rows `session_rows` renders."""
+    return queryset.values(*SESSION_LIST_VALUES, *(MEMBER_SESSION_VALUES if member is not None else ()))
+
+
+def session_rows(rows, *, opens_at) -> list[dict]:
+    """The one renderer of timetable rows (GET /api/sessions and /api/sessions/{id}), as plain
+    dicts in the shape SessionSerializer documents, without a serializer and its fields per row.
+    `rows` come from `session_values`; `opens_at(starts_at)` is when booking opens for the caller."""
     render_time = time_renderer()
     out = []
     for row in rows:
@@ -265,27 +230,39 @@ def session_list_rows(rows, *, opens_at) -> list[dict]:
     return out
 
 
+def seat_rows(seats) -> list[dict]:
+    """A session's seat map (`selectors.session_seats`) in the shape SessionSeatSerializer
+    documents. A seat that cannot be booked (out of order, instructor's bike) has no price."""
+    return [
+        {
+            "id": str(seat.pk),
+            "label": seat.label,
+            "row": seat.row,
+            "column": seat.column,
+            "type": seat.type,
+            "credit_cost": seat.credit_cost if seat.is_bookable else None,
+            "is_bookable": seat.is_bookable,
+            "is_available": seat.is_available,
+        }
+        for seat in seats
+    ]
+
+
 class SessionSeatSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     label = serializers.CharField()
     row = serializers.IntegerField()
     column = serializers.IntegerField()
-    type = serializers.CharField()
-    credit_cost = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=Seat.Type.choices)
+    credit_cost = serializers.IntegerField(allow_null=True, help_text="Null for a seat that cannot be booked.")
     is_bookable = serializers.BooleanField()
     is_available = serializers.BooleanField()
 
 
 class SessionDetailSerializer(SessionSerializer):
-    seats = serializers.SerializerMethodField()
+    """A timetable row with its seat map (schema only: rendered by `session_rows` + `seat_rows`)."""
 
-    class Meta(SessionSerializer.Meta):
-        fields = [*SessionSerializer.Meta.fields, "seats"]
-        read_only_fields = fields
-
-    @extend_schema_field(SessionSeatSerializer(many=True))
-    def get_seats(self, obj):
-        return SessionSeatSerializer(self.context["seats"], many=True).data
+    seats = SessionSeatSerializer(many=True)
 
 
 class SessionCreateSerializer(serializers.Serializer):
@@ -311,36 +288,41 @@ class _SeatRef(serializers.Serializer):
     credit_cost = serializers.IntegerField()
 
 
-class BookingSerializer(serializers.ModelSerializer):
-    session_id = serializers.UUIDField(read_only=True)
-    member_id = serializers.UUIDField(read_only=True)
+class BookingSessionSerializer(serializers.Serializer):
+    """What a member app shows of a booking's session without a second call."""
+
+    starts_at = serializers.DateTimeField()
+    ends_at = serializers.DateTimeField()
+    class_name = serializers.CharField(source="ride_class.name")
+    class_name_tr = serializers.CharField(source="ride_class.name_tr")
+    instructor_name = serializers.CharField(source="instructor.name")
+    location_name = serializers.CharField(source="location.name")
+
+
+class BookingSerializer(serializers.Serializer):
+    """The one renderer of a booking (every booking endpoint, the POST answer included). Declared
+    fields only, no model introspection: a list builds them once, a single booking once per call.
+    The booking needs its session's class, instructor and location loaded
+    (`selectors.booking_list`; `services.booking_create` hands them over)."""
+
+    id = serializers.UUIDField()
+    session_id = serializers.UUIDField()
+    session = BookingSessionSerializer()
+    member_id = serializers.UUIDField()
     seat = _SeatRef(allow_null=True)
+    status = serializers.ChoiceField(choices=Booking.Status.choices)
+    payment_type = serializers.ChoiceField(choices=Booking.PaymentType.choices)
+    credit_cost = serializers.IntegerField()
+    credits_used = serializers.IntegerField()
     package_redemption_id = serializers.UUIDField(source="redemption_id", allow_null=True)
     all_access_usage_id = serializers.SerializerMethodField()
+    is_guest = serializers.BooleanField()
+    guest_name = serializers.CharField(allow_blank=True)
     host_booking_id = serializers.UUIDField(allow_null=True)
-
-    class Meta:
-        model = Booking
-        fields = [
-            "id",
-            "session_id",
-            "member_id",
-            "seat",
-            "status",
-            "payment_type",
-            "credit_cost",
-            "credits_used",
-            "package_redemption_id",
-            "all_access_usage_id",
-            "is_guest",
-            "guest_name",
-            "host_booking_id",
-            "refunded",
-            "checked_in_at",
-            "cancelled_at",
-            "created_at",
-        ]
-        read_only_fields = fields
+    refunded = serializers.BooleanField()
+    checked_in_at = serializers.DateTimeField(allow_null=True)
+    cancelled_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
 
     @extend_schema_field(serializers.UUIDField(allow_null=True))
     def get_all_access_usage_id(self, obj):
@@ -352,46 +334,10 @@ class BookingSerializer(serializers.ModelSerializer):
             return None
 
 
-def booking_json(booking: Booking) -> dict:
-    """BookingSerializer's JSON for one booking, without building a ModelSerializer and its fields
-    (the answer to POST /api/bookings; a test compares the two for every payment type)."""
-    render_time = time_renderer()
-    seat = booking.seat
-    usage_id = None
-    if booking.payment_type == Booking.PaymentType.ALL_ACCESS:
-        try:
-            usage_id = str(booking.all_access_usage.pk)
-        except AllAccessUsage.DoesNotExist:  # freed by an on-time cancel
-            usage_id = None
-    return {
-        "id": str(booking.pk),
-        "session_id": str(booking.session_id),
-        "member_id": str(booking.member_id),
-        "seat": None if seat is None else {"id": str(seat.pk), "label": seat.label, "credit_cost": seat.credit_cost},
-        "status": booking.status,
-        "payment_type": booking.payment_type,
-        "credit_cost": booking.credit_cost,
-        "credits_used": booking.credits_used,
-        "package_redemption_id": None if booking.redemption_id is None else str(booking.redemption_id),
-        "all_access_usage_id": usage_id,
-        "is_guest": booking.is_guest,
-        "guest_name": booking.guest_name,
-        "host_booking_id": None if booking.host_booking_id is None else str(booking.host_booking_id),
-        "refunded": booking.refunded,
-        "checked_in_at": render_time(booking.checked_in_at),
-        "cancelled_at": render_time(booking.cancelled_at),
-        "created_at": render_time(booking.created_at),
-    }
-
-
 class RosterEntrySerializer(BookingSerializer):
     member_name = serializers.CharField(source="member.full_name")
     member_email = serializers.CharField(source="member.email")
     checked_in = serializers.SerializerMethodField()
-
-    class Meta(BookingSerializer.Meta):
-        fields = [*BookingSerializer.Meta.fields, "member_name", "member_email", "checked_in"]
-        read_only_fields = fields
 
     def get_checked_in(self, obj) -> bool:
         return obj.checked_in_at is not None

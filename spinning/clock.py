@@ -16,6 +16,14 @@ def local_date(moment: datetime, tz_name: str) -> date:
     return moment.astimezone(ZoneInfo(tz_name)).date()
 
 
+def local_label(moment: datetime, tz_name: str) -> str:
+    """An instant as people at the studio read it, with its UTC offset: `2026-03-03 07:15 +03:00`
+    (ledger descriptions and reports; never UTC wall-clock time)."""
+    local = moment.astimezone(ZoneInfo(tz_name))
+    offset = local.strftime("%z")
+    return f"{local:%Y-%m-%d %H:%M} {offset[:3]}:{offset[3:]}"
+
+
 def start_of_local_day(day: date, tz_name: str) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(tz_name))
 

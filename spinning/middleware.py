@@ -28,7 +28,8 @@ class ApiErrorMiddleware:
 class StudioTimezoneMiddleware:
     """The admin shows times in the staff user's studio time zone (DOMAIN.md 2: every calendar
     notion is studio-local). A person on the staff of several studios, or a platform superuser
-    without a studio, sees UTC, labelled as such by Django."""
+    without a studio, sees UTC, labelled as such by Django. The API renders times in the zone of
+    the request's studio (`spinning.tenancy` activates it); the zone is reset after every response."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -37,19 +38,16 @@ class StudioTimezoneMiddleware:
         from django.apps import apps
         from django.utils import timezone
 
-        activated = False
         user = getattr(request, "user", None)
         if request.path.startswith("/admin/") and user is not None and user.is_authenticated:
             StaffRole = apps.get_model("members_app", "StaffRole")
             zones = set(StaffRole.objects.filter(user=user).values_list("organization__timezone", flat=True)[:2])
             if len(zones) == 1:
                 timezone.activate(zones.pop())
-                activated = True
         try:
             return self.get_response(request)
         finally:
-            if activated:
-                timezone.deactivate()
+            timezone.deactivate()
 
 
 class RequestInputMiddleware:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
+from django.utils import timezone
 
 from spinning.errors import DomainError
 
@@ -93,9 +94,7 @@ def resolve_tenant(request) -> Tenant:
         organization = Organization.objects.filter(slug=slug).first()
         if organization is None:
             raise OrganizationNotFound()
-        tenant = Tenant(organization=organization, member=None, role=None)
-        request._tenant = tenant
-        return tenant
+        return _remember(request, Tenant(organization=organization, member=None, role=None))
 
     if slug:
         members = list(Member.objects.filter(user=user, organization__slug=slug).select_related("organization"))
@@ -128,6 +127,15 @@ def resolve_tenant(request) -> Tenant:
         member.organization = organization
         member.user = user
     role = next((r.role for r in roles if r.organization_id == organization.pk), None)
-    tenant = Tenant(organization=organization, member=member, role=role, is_superuser=bool(user.is_superuser))
+    return _remember(
+        request, Tenant(organization=organization, member=member, role=role, is_superuser=bool(user.is_superuser))
+    )
+
+
+def _remember(request, tenant: Tenant) -> Tenant:
+    """Cache the tenant on the request and render its times in the studio's zone (API.md:
+    timestamps in the studio's UTC offset); `StudioTimezoneMiddleware` resets the zone after
+    the response."""
     request._tenant = tenant
+    timezone.activate(tenant.organization.timezone)
     return tenant

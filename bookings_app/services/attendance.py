@@ -170,7 +170,7 @@ def sessions_close(*, organization: Organization | None = None, now: datetime | 
             report.closed.append(
                 SessionClosed(
                     session_id=session.pk,
-                    label=f"{candidate.ride_class.name} {candidate.starts_at:%Y-%m-%d %H:%M} UTC",
+                    label=f"{candidate.ride_class.name} {clock.local_label(candidate.starts_at, candidate.organization.timezone)}",
                     completed=len(completed),
                     no_shows=len(no_shows),
                 )

@@ -317,7 +317,9 @@ def _booking_create(
     early = {} if is_guest else _bike_holder_annotation(seat_id)
     try:
         session = (
-            Session.objects.select_related("ride_class").annotate(**early).get(organization=organization, pk=session_id)
+            Session.objects.select_related("ride_class", "instructor", "location")
+            .annotate(**early)
+            .get(organization=organization, pk=session_id)
         )
     except (Session.DoesNotExist, ValueError, TypeError):
         raise NotFound("No such session.") from None
@@ -356,8 +358,10 @@ def _booking_create(
         )
 
     # 3. Session: every booking of the session queues here; re-read it under the lock.
-    ride_class = session.ride_class
+    ride_class, instructor, location = session.ride_class, session.instructor, session.location
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
+    # The names a booking shows of its session (BookingSerializer), read in the first statement.
+    session.ride_class, session.instructor, session.location = ride_class, instructor, location
     refuse_unbookable(organization=organization, session=session, member=member, now=now, guest=is_guest)
     if is_guest:
         # API.md: a used or expired friend pass answers first among the guest's refusals.
@@ -432,7 +436,7 @@ def _booking_create(
                 now=now,
                 booking_id=booking.pk,
                 performed_by=booked_by,
-                description=f"Booking: {ride_class.name} {session.starts_at:%Y-%m-%d %H:%M} UTC"
+                description=f"Booking: {ride_class.name} {clock.local_label(session.starts_at, organization.timezone)}"
                 + (f", bike {seat.label}" if seat else ""),
             )
         except InsufficientCredits:

@@ -54,6 +54,7 @@ def test_member_books_a_bike_with_credits(api, org, layout, session, member):
     assert set(body) == {
         "id",
         "session_id",
+        "session",
         "member_id",
         "seat",
         "status",
@@ -78,6 +79,15 @@ def test_member_books_a_bike_with_credits(api, org, layout, session, member):
         2,
     )
     assert (body["member_id"], body["session_id"]) == (str(member.pk), str(session.pk))
+    # what a member app shows of the ride, in the studio's offset, without a second call
+    assert body["session"] == {
+        "starts_at": "2026-03-04T18:00:00+03:00",
+        "ends_at": session.ends_at.astimezone(IST).isoformat(),
+        "class_name": session.ride_class.name,
+        "class_name_tr": session.ride_class.name_tr,
+        "instructor_name": session.instructor.name,
+        "location_name": session.location.name,
+    }
     me = api(user=member.user, org=org).get("/api/members/me").json()
     assert me["credit_balance"] == 3
 
@@ -363,4 +373,62 @@ def test_a_new_booking_is_rendered_from_the_service_objects_exactly_as_read_back
     payments = [a.json()["payment_type"] for a in answers]
     assert payments == ["CREDIT", "FRIEND_PASS", "CREDIT", "ALL_ACCESS"]
     assert answers[3].json()["all_access_usage_id"] is not None
-    assert answers[0].json()["created_at"].endswith(".123456Z")
+    assert answers[0].json()["created_at"].endswith(".123456+03:00")  # the studio's offset
+
+
+# --- what a member app needs (issue 9) ---------------------------------------------------------------
+def test_upcoming_lists_my_coming_rides_soonest_first(api, org, layout, member):
+    # given rides on Thursday, Wednesday and Friday, one of them cancelled, one already over
+    give_credits(member, 10, now=NOW)
+    client = api(user=member.user, org=org)
+    thursday = make_session(org, datetime(2026, 3, 5, 18, 0, tzinfo=IST), layout=layout)
+    wednesday = make_session(org, datetime(2026, 3, 4, 7, 0, tzinfo=IST), layout=layout)
+    friday = make_session(org, datetime(2026, 3, 6, 9, 0, tzinfo=IST), layout=layout)
+    past = make_session(org, datetime(2026, 3, 2, 8, 0, tzinfo=IST), layout=layout)
+    booked = {}
+    for name, ride in (("thu", thursday), ("wed", wednesday), ("fri", friday)):
+        booked[name] = services.booking_create(organization=org, session_id=ride.pk, member_id=member.pk, now=NOW)
+    earlier = NOW - timedelta(days=1)
+    services.booking_create(organization=org, session_id=past.pk, member_id=member.pk, now=earlier)
+    services.booking_cancel(organization=org, booking_id=booked["fri"].pk, now=NOW)
+    someone = MemberFactory(organization=org)
+    give_credits(someone, 1, now=NOW)
+    services.booking_create(organization=org, session_id=wednesday.pk, member_id=someone.pk, now=NOW)
+    # when the member asks for what is coming
+    upcoming = client.get("/api/bookings?upcoming=true").json()["results"]
+    # then their confirmed rides not yet started, soonest first, with what the app shows
+    assert [b["id"] for b in upcoming] == [str(booked["wed"].pk), str(booked["thu"].pk)]
+    assert upcoming[0]["session"]["starts_at"] == "2026-03-04T07:00:00+03:00"
+    assert upcoming[0]["session"]["class_name"] == wednesday.ride_class.name
+    # and the plain list: every booking of theirs, by session start, latest first
+    everything = client.get("/api/bookings").json()["results"]
+    starts = [b["session"]["starts_at"] for b in everything]
+    assert len(everything) == 4 and starts == sorted(starts, reverse=True)
+    assert client.get("/api/bookings?upcoming=false").json()["count"] == 4
+    assert client.get(f"/api/members/{member.pk}/bookings?upcoming=true").json()["count"] == 2
+
+
+def test_booking_list_query_count_is_constant(api, org, layout, member, django_assert_max_num_queries):
+    give_credits(member, 40, now=NOW)
+    client = api(user=member.user, org=org)
+
+    def book(count, day):
+        for hour in range(count):
+            ride = make_session(org, datetime(2026, 3, day, 6 + hour, 0, tzinfo=IST), layout=layout)
+            services.booking_create(organization=org, session_id=ride.pk, member_id=member.pk, now=NOW)
+
+    book(2, 4)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/api/bookings?upcoming=true").json()["count"] == 2
+    book(12, 5)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert len(client.get("/api/bookings?upcoming=true").json()["results"]) == 14
+
+
+def test_the_ledger_names_the_ride_in_studio_time(api, org, layout, session, member):
+    give_credits(member, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    assert post_booking(client, session_id=session.pk).status_code == 201
+    rows = client.get(f"/api/members/{member.pk}/credit-transactions").json()["results"]
+    assert rows[0]["description"] == f"Booking: {session.ride_class.name} 2026-03-04 18:00 +03:00"
+    assert rows[0]["created_at"].endswith("+03:00")

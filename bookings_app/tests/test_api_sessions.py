@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 
 from bookings_app import services
-from bookings_app.models import Session
+from bookings_app.models import Seat, Session
 from bookings_app.tests.conftest import IST, NOW
 from bookings_app.tests.factories import (
     InstructorFactory,
@@ -336,3 +336,24 @@ def test_dates_in_a_daylight_saving_zone(api):
     assert ids == [str(sunday_early.pk), str(sunday_late.pk)]
     assert str(saturday_late.pk) not in ids
     assert date(2026, 3, 8)  # the 23-hour day is covered end to end
+
+
+def test_a_seat_that_cannot_be_booked_shows_no_price(api, org):
+    layout = make_layout(org, ["NEIX", "CPNN"])
+    Seat.objects.filter(layout=layout, label="A4").update(is_active=False)
+    session = make_session(org, local(4, 18), layout=layout)
+    seats = {s["label"]: s for s in api(org=org).get(f"/api/sessions/{session.pk}").json()["seats"]}
+    assert (seats["A1"]["credit_cost"], seats["A2"]["credit_cost"]) == (1, 2)
+    for label in ("A3", "A4", "B1", "B2"):  # instructor, out of order, column, podium
+        assert (seats[label]["credit_cost"], seats[label]["is_bookable"]) == (None, False), label
+
+
+def test_times_are_in_the_studios_offset(api, org, layout):
+    make_session(org, local(4, 18), layout=layout)
+    (row,) = api(org=org).get("/api/sessions").json()["results"]
+    assert row["starts_at"] == "2026-03-04T18:00:00+03:00"
+    assert row["booking_opens_at"].endswith("+03:00")
+    berlin = OrganizationFactory(timezone="Europe/Berlin")
+    make_session(berlin, local(4, 18), layout=make_layout(berlin, ["NN"]))
+    (row,) = api(org=berlin).get("/api/sessions").json()["results"]
+    assert row["starts_at"] == "2026-03-04T16:00:00+01:00"

@@ -1,6 +1,6 @@
-"""GET /api/sessions renders its rows from `.values()` (serializers.session_list_rows) instead of
-SessionSerializer(many=True): the JSON must be exactly what the serializer, which documents the
-shape, renders for the same rows."""
+"""One renderer per resource: timetable rows (list and detail) come from `.values()` through
+`serializers.session_rows`, bookings from BookingSerializer. SessionSerializer only documents the
+row: the rendered keys must be its fields, in order, and the values what the models hold."""
 
 import json
 from datetime import date, datetime, timedelta
@@ -13,7 +13,13 @@ from rest_framework.renderers import JSONRenderer
 
 from bookings_app import selectors, services
 from bookings_app.models import Session
-from bookings_app.serializers import BookingSerializer, SessionSerializer, booking_json, time_renderer
+from bookings_app.serializers import (
+    BookingSerializer,
+    SessionDetailSerializer,
+    SessionSeatSerializer,
+    SessionSerializer,
+    time_renderer,
+)
 from bookings_app.tests.conftest import IST, NOW
 from bookings_app.tests.factories import all_access, elite_30, give_credits, make_layout, make_session, seat
 from members_app.tests.factories import MemberFactory, OrganizationFactory
@@ -32,8 +38,13 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
     return datetime(2026, 3, day, hour, minute, tzinfo=IST)
 
 
+def _time(value):
+    return serializers.DateTimeField().to_representation(value)
+
+
 def serializer_json(organization, member, query: str = ""):
-    """The rows as the serializer renders them (what the list view did before the fast path)."""
+    """The rows as DRF fields would render them from the models, built independently of
+    `session_rows` (what the list view rendered with a ModelSerializer before)."""
     queryset = selectors.session_list(organization=organization, member=member)
     if query:
         start, end = query.split("|")
@@ -41,13 +52,47 @@ def serializer_json(organization, member, query: str = ""):
             queryset, field="starts_at", organization=organization, start=start or None, end=end or None
         )
     priority = selectors.member_has_priority(member=member, now=clock.now())
-    context = {
-        "booking_opens_at": lambda session: selectors.booking_opens_at(
-            session=session, organization=organization, priority=priority
-        )
-    }
-    data = SessionSerializer(list(queryset[:50]), many=True, context=context).data
-    return json.loads(JSONRenderer().render(data))
+    rows = []
+    with django_timezone.override(organization.timezone):
+        for session in queryset[:50]:
+            opens = selectors.booking_opens_at(session=session, organization=organization, priority=priority)
+            mine = getattr(session, "my_booking_id", None)
+            entry = getattr(session, "my_waitlist_entry_id", None)
+            rows.append(
+                {
+                    "id": str(session.pk),
+                    "class": {
+                        "id": str(session.ride_class.pk),
+                        "name": session.ride_class.name,
+                        "name_tr": session.ride_class.name_tr,
+                    },
+                    "instructor": {"id": str(session.instructor.pk), "name": session.instructor.name},
+                    "location": {"id": str(session.location.pk), "name": session.location.name},
+                    "seat_layout_id": str(session.seat_layout_id),
+                    "starts_at": _time(session.starts_at),
+                    "ends_at": _time(session.ends_at),
+                    "status": session.status,
+                    "capacity": session.capacity,
+                    "booked_count": session.booked_count,
+                    "available_spots": max(0, session.capacity - session.booked_count),
+                    "booking_opens_at": _time(opens),
+                    "my_booking_id": str(mine) if mine else None,
+                    "waitlist_count": session.waitlist_count or 0,
+                    "my_waitlist_entry_id": str(entry) if entry else None,
+                }
+            )
+    return json.loads(JSONRenderer().render(rows))
+
+
+def test_the_rendered_keys_are_the_documented_fields(api, org, layout, member):
+    session = make_session(org, local(3, 18), layout=layout)
+    for client in (api(user=member.user, org=org), api(org=org)):
+        (row,) = client.get("/api/sessions").json()["results"]
+        assert list(row) == list(SessionSerializer().fields)
+        detail = client.get(f"/api/sessions/{session.pk}").json()
+        assert list(detail) == list(SessionDetailSerializer().fields)
+        assert list(detail["seats"][0]) == list(SessionSeatSerializer().fields)
+        assert {key: value for key, value in detail.items() if key != "seats"} == row
 
 
 def test_the_fast_rows_are_the_serializers_json(api, org, layout, member):
@@ -111,7 +156,8 @@ def test_a_studio_in_a_daylight_saving_zone_renders_the_same(api):
 
 
 # --- the POST /api/bookings answer and the timestamp renderer -----------------------------------------
-def test_booking_json_is_the_booking_serializers_json_in_every_state(org, layout, member):
+def test_a_booking_renders_the_same_from_the_service_and_from_the_database(org, layout, member):
+    """POST /api/bookings renders the objects the service returns; GET reads them back."""
     give_credits(member, 10, now=NOW)
     elite_30(member, now=NOW)
     sessions = [make_session(org, local(3 + i, 18), layout=layout) for i in range(4)]
@@ -133,19 +179,28 @@ def test_booking_json_is_the_booking_serializers_json_in_every_state(org, layout
         organization=org, session_id=sessions[2].pk, member_id=member.pk, seat_id=seat(layout, "A1").pk, now=NOW
     )
     freed = services.booking_create(organization=org, session_id=sessions[3].pk, member_id=member.pk, now=NOW)
+    fresh = [host, guest, plain, ridden, freed]  # as the service returned them
+    with django_timezone.override("Europe/Istanbul"):
+        as_created = [dict(BookingSerializer(b).data) for b in fresh]
     services.booking_cancel(organization=org, booking_id=freed.pk, now=NOW + timedelta(microseconds=7))
     arrival = sessions[2].starts_at - timedelta(minutes=5)
     services.booking_check_in(organization=org, booking_id=ridden.pk, now=arrival)
-    fresh = [host, guest, plain, ridden]  # as the service returned them
-    stored = [selectors.booking_get(organization=org, booking_id=b.pk) for b in (host, guest, plain, ridden, freed)]
-    for booking in [*fresh, *stored]:
-        assert booking_json(booking) == dict(BookingSerializer(booking).data)
-        assert list(booking_json(booking)) == list(BookingSerializer(booking).data)
-    assert stored[-1].cancelled_at is not None and booking_json(stored[-1])["all_access_usage_id"] is None
-    assert booking_json(stored[3])["all_access_usage_id"] is not None
-    with django_timezone.override("Europe/Istanbul"):  # another active zone renders its offset, like DRF
-        assert booking_json(stored[3]) == dict(BookingSerializer(stored[3]).data)
-        assert booking_json(stored[3])["created_at"].endswith("+03:00")
+    stored = [selectors.booking_get(organization=org, booking_id=b.pk) for b in fresh]
+    with django_timezone.override("Europe/Istanbul"):
+        for created, booking in zip(as_created[:3], stored[:3], strict=True):
+            assert created == dict(BookingSerializer(booking).data)
+        read = dict(BookingSerializer(stored[3]).data)
+        assert read["created_at"].endswith("+03:00") and read["checked_in_at"] is not None
+        assert read["session"] == {
+            "starts_at": "2026-03-05T18:00:00+03:00",
+            "ends_at": read["session"]["ends_at"],
+            "class_name": sessions[2].ride_class.name,
+            "class_name_tr": sessions[2].ride_class.name_tr,
+            "instructor_name": sessions[2].instructor.name,
+            "location_name": sessions[2].location.name,
+        }
+        assert read["all_access_usage_id"] is not None
+        assert dict(BookingSerializer(stored[4]).data)["all_access_usage_id"] is None  # freed by the cancel
 
 
 def test_the_time_renderer_is_drfs_datetime_field():
