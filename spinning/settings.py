@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "knox",
     "django_filters",
@@ -58,6 +59,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # First among the rest: answers every CORS preflight itself (no studio header needed).
+    "corsheaders.middleware.CorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "spinning.middleware.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +173,17 @@ SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a deliberate, separate decision for each deployment's domain.
     "security.W021",
 ]
+
+# --- CORS (API.md conventions: browsers on the listed origins may call the API) ---------------
+# CORS_ALLOWED_ORIGINS: comma separated, scheme and host (`https://app.example.com`); empty by
+# default, so no other origin's page can read an answer. Bearer tokens, not cookies: no
+# credentials. A preflight (OPTIONS) is answered by the middleware before tenancy or auth.
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = ("accept", "accept-language", "authorization", "content-type", "idempotency-key", "x-organization")
+CORS_EXPOSE_HEADERS = ("retry-after",)
+CORS_PREFLIGHT_MAX_AGE = 3600
 
 # --- REST framework ----------------------------------------------------------
 REST_FRAMEWORK = {
