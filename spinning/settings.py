@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from spinning.db_router import replica_settings
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -119,9 +121,20 @@ if DB_VENDOR_IS_POSTGRES:
     # answers 409 `busy` instead of hanging (spinning.errors maps LockNotAvailable).
     LOCK_TIMEOUT_MS = int(os.environ.get("LOCK_TIMEOUT_MS", "3000"))
     STATEMENT_TIMEOUT_MS = int(os.environ.get("STATEMENT_TIMEOUT_MS", "30000"))
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
-    )
+    if os.environ.get("PGBOUNCER") == "1":
+        # Behind PgBouncer in transaction mode (docs/SCALING.md): no `options` startup parameter
+        # (PgBouncer refuses it, or drops it silently), so the timeouts must be set on the
+        # server side (`ALTER ROLE ... SET lock_timeout`); no server-side cursors. psycopg's
+        # prepared statements are already off (Django passes prepare_threshold=None).
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    else:
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+            f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
+        )
+
+# A streaming read replica for reads that may lag (the reports), only when DATABASE_REPLICA_URL
+# is set: spinning/db_router.py, docs/SCALING.md.
+DATABASES, DATABASE_ROUTERS = replica_settings(DATABASES, os.environ)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "members_app.User"

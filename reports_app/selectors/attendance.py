@@ -16,6 +16,7 @@ from django.db.models.functions import ExtractHour, ExtractIsoWeekDay
 
 from bookings_app.models import Booking, Session
 from reports_app.selectors.common import Period, money
+from spinning.db_router import reads_from_replica
 
 ATTENDANCE_GROUPS = ("class", "instructor", "weekday", "hour")
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
@@ -42,6 +43,7 @@ def _label(group_by: str, key, label) -> tuple[str, str, object]:
     return str(key), label or "", (label or "").lower()
 
 
+@reads_from_replica
 def attendance_report(*, period: Period, group_by: str) -> dict:
     """Two aggregate queries (sessions, bookings), grouped in the database."""
     sessions = Session.objects.filter(

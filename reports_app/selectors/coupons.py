@@ -9,8 +9,10 @@ from django.db.models import Count, Q, Sum
 
 from packages_app.models import Coupon, Redemption
 from reports_app.selectors.common import Period, money
+from spinning.db_router import reads_from_replica
 
 
+@reads_from_replica
 def coupons_report(*, period: Period) -> dict:
     """One query: the coupons with their uses aggregated over the range."""
     used = (

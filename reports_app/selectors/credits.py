@@ -23,6 +23,7 @@ from django.db.models import F, Q, Sum
 from members_app.models import CreditLot, CreditTransaction
 from reports_app.selectors.common import Period, money
 from spinning import clock
+from spinning.db_router import reads_from_replica
 
 PAID = CreditLot.Source.PACKAGE
 
@@ -42,6 +43,7 @@ def _value(groups, credits_key: str) -> tuple[int, Decimal]:
     return credits, value
 
 
+@reads_from_replica
 def credits_report(*, period: Period, now: datetime | None = None) -> dict:
     """Three aggregate queries grouped by (source, price paid, credits bought): as many groups as
     the studio has prices, never as many as it has lots."""

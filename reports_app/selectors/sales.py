@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate, TruncMonth, TruncWeek
 
 from packages_app.models import Redemption
 from reports_app.selectors.common import Period, money
+from spinning.db_router import reads_from_replica
 
 SALES_GROUPS = ("day", "week", "month", "package", "coupon", "payment_method")
 PAYMENT_LABELS = dict(Redemption.PaymentMethod.choices)
@@ -51,6 +52,7 @@ def _row(key: str, label: str, count=0, list_price=0, discount=0, net=0) -> dict
     }
 
 
+@reads_from_replica
 def sales_report(*, period: Period, group_by: str) -> dict:
     """Two aggregate queries (the groups, the cancelled), whatever the number of sales."""
     organization = period.organization
