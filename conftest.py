@@ -52,3 +52,32 @@ def api():
 @pytest.fixture
 def is_postgres():
     return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free local port; `.messages` holds what it received
+    (email.message.Message objects). Point Django at it with `smtp_settings(server)`."""
+    from spinning.smtp_test_server import LocalSMTPServer
+
+    server = LocalSMTPServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def smtp_settings(settings):
+    """Switch Django's mail to real SMTP at `server` (and back after the test)."""
+
+    def use(server=None, *, port=None):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST = "127.0.0.1"
+        settings.EMAIL_PORT = port if port is not None else server.port
+        settings.EMAIL_USE_TLS = False
+        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+        settings.EMAIL_TIMEOUT = 3
+
+    return use

@@ -411,3 +411,89 @@ class AuditLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_repr or self.object_id}"
+
+
+class Notification(models.Model):
+    """One email, written to this outbox in the same transaction as the change that causes it
+    (DOMAIN.md 15) and delivered after the commit (members_app/notifications/, docs/NOTIFICATIONS.md).
+
+    Rendered when written (subject, text, HTML in the recipient's language), so what staff see
+    is what was sent. A worker claims a row with one conditional UPDATE (QUEUED -> SENDING, or a
+    SENDING row whose lease ran out), so two workers never send it twice."""
+
+    class Kind(models.TextChoices):
+        PURCHASE_REQUESTED = "purchase_requested", "Purchase requested"
+        PURCHASE_CONFIRMED = "purchase_confirmed", "Package activated"
+        PURCHASE_REJECTED = "purchase_rejected", "Purchase rejected"
+        PURCHASE_EXPIRED = "purchase_expired", "Purchase request expired"
+        REDEMPTION_CANCELLED = "redemption_cancelled", "Package cancelled"
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
+        BOOKING_NO_SHOW = "booking_no_show", "No-show"
+        SESSION_CANCELLED = "session_cancelled", "Class cancelled by the studio"
+        WAITLIST_PROMOTED = "waitlist_promoted", "Booked from the waitlist"
+        WAITLIST_SKIPPED = "waitlist_skipped", "Waitlist entry skipped"
+        WAITLIST_EXPIRED = "waitlist_expired", "Waitlist entry expired"
+        CREDITS_EXPIRING = "credits_expiring", "Credits expiring"
+        ALL_ACCESS_ENDING = "all_access_ending", "All Access ending"
+        PASSWORD_RESET = "password_reset", "Password reset"
+        MEMBER_ADDED = "member_added", "Added to a studio"
+
+    class Status(models.TextChoices):
+        QUEUED = "QUEUED", "Queued"
+        SENDING = "SENDING", "Sending"
+        SENT = "SENT", "Sent"
+        FAILED = "FAILED", "Failed"
+
+    class Audience(models.TextChoices):
+        MEMBER = "MEMBER", "Member"
+        STUDIO = "STUDIO", "Studio"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Empty only for a password reset (an account's, not a studio's).
+    organization = models.ForeignKey(Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    member = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    audience = models.CharField(
+        max_length=8, choices=Audience.choices, default=Audience.MEMBER, help_text="STUDIO: the studio's own copy."
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    language = models.CharField(max_length=2, choices=LANGUAGES)
+    to_email = models.EmailField()
+    reply_to = models.EmailField(blank=True)
+    subject = models.CharField(max_length=300)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_until = models.DateTimeField(null=True, blank=True, help_text="A SENDING row's lease.")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    # "Sent once each" (reminders): a second row with the same key in a studio is never written.
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True)
+    # Plain references (no FK): members_app may not import the apps that depend on it.
+    booking_id = models.UUIDField(null=True, blank=True)
+    redemption_id = models.UUIDField(null=True, blank=True)
+    session_id = models.UUIDField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "dedupe_key"],
+                condition=Q(dedupe_key__isnull=False),
+                name="notification_dedupe_unique",
+            ),
+        ]
+        indexes = [
+            # the delivery sweep: what is due
+            models.Index(
+                fields=["next_attempt_at"], condition=Q(status__in=["QUEUED", "SENDING"]), name="notification_due"
+            ),
+            models.Index(fields=["member", "-created_at"], name="notification_member_created"),
+            models.Index(fields=["organization", "-created_at"], name="notification_org_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} -> {self.to_email} ({self.status})"

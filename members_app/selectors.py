@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from members_app.models import CreditPriceChange, CreditTransaction, Member, Organization
+from members_app.models import CreditPriceChange, CreditTransaction, Member, Notification, Organization
 from members_app.search import fold
 
 
@@ -41,3 +41,12 @@ def price_history_list(*, organization: Organization) -> QuerySet[CreditPriceCha
     return (
         CreditPriceChange.objects.filter(organization=organization).select_related("changed_by").order_by("-created_at")
     )
+
+
+def member_notifications(member: Member, *, for_member: bool = False) -> QuerySet:
+    """The messages sent or queued for a member, newest first (API.md; the admin's member page).
+    `for_member`: what the member themselves may see (not the studio's copy of their request)."""
+    rows = Notification.objects.filter(organization_id=member.organization_id, member=member)
+    if for_member:
+        rows = rows.filter(audience=Notification.Audience.MEMBER)
+    return rows.order_by("-created_at", "-id")

@@ -297,6 +297,36 @@ if EMAIL_HOST:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
+# One SMTP conversation never waits longer than this (a slow server delays mail, nothing else).
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+
+# --- Notifications and background work (DOMAIN.md 11, 15; docs/NOTIFICATIONS.md) ------------
+# Delivery right after the commit that wrote a message: "celery" (a task; the default when
+# CELERY_BROKER_URL is set), "thread" (a background thread of this process; the default
+# without a broker), "inline" (in the caller, after its commit: the tests), "off" (the sweep
+# alone: `manage.py deliver_notifications` or the beat schedule).
+NOTIFY_DELIVERY = os.environ.get("NOTIFY_DELIVERY", "")
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
+NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60"))
+# Where a member opens the app (shown in emails); optional.
+MEMBER_APP_URL = os.environ.get("MEMBER_APP_URL", "")
+
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True  # a worker that dies mid-task leaves it for another
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A broker that is down must not hold up the request that hands a message off (the sweep
+# delivers what the hand-off missed).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "deliver-due-notifications": {"task": "members_app.tasks.deliver_due_notifications", "schedule": 60.0},
+    "send-reminders": {"task": "packages_app.tasks.send_reminders", "schedule": 60.0 * 60},
+    "expire-packages": {"task": "packages_app.tasks.expire_packages", "schedule": 60.0 * 15},
+    "close-sessions": {"task": "bookings_app.tasks.close_sessions", "schedule": 60.0 * 5},
+    "check-ledger": {"task": "members_app.tasks.check_ledger", "schedule": 60.0 * 60 * 24},
+}
 
 LOGGING = {
     "version": 1,

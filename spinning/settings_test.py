@@ -11,3 +11,8 @@ from spinning.settings import *  # noqa: E402,F403
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # No STATIC_ROOT scan at start-up (there is no collectstatic in tests, so nothing to find).
 WHITENOISE_AUTOREFRESH = True
+
+# Messages are delivered in the test's own thread right after the commit (pytest-django's
+# locmem backend collects them in mail.outbox); a test that wants the other modes sets them.
+NOTIFY_DELIVERY = "inline"
+CELERY_BROKER_URL = ""

@@ -10,6 +10,7 @@ from django.db import transaction
 from bookings_app.errors import CheckInNotOpen
 from bookings_app.models import AllAccessUsage, Booking, Session
 from bookings_app.services._common import CONFIRMED
+from bookings_app.services.notices import Kind, notify_bookings
 from members_app.audit import log_action
 from members_app.models import Organization, User
 from spinning import clock, locking
@@ -93,10 +94,13 @@ def booking_undo_check_in(*, organization: Organization, booking_id, performed_b
     return booking
 
 
-def _mark_no_shows(booking_ids: list) -> None:
+def _mark_no_shows(booking_ids: list, *, organization: Organization, now: datetime) -> None:
+    if not booking_ids:
+        return
     Booking.objects.filter(pk__in=booking_ids).update(status=Booking.Status.NO_SHOW)
     # The All Access day stays used, marked as a no-show.
     AllAccessUsage.objects.filter(booking_id__in=booking_ids).update(was_no_show=True)
+    notify_bookings(kind=Kind.BOOKING_NO_SHOW, organization=organization, booking_ids=booking_ids, now=now)
 
 
 def booking_mark_no_show(
@@ -111,7 +115,7 @@ def booking_mark_no_show(
             raise InvalidState("Only a confirmed booking that is not checked in can be a no-show.")
         if booking.session.starts_at > now:
             raise InvalidState("A rider can only miss a session that has started.")
-        _mark_no_shows([booking.pk])
+        _mark_no_shows([booking.pk], organization=organization, now=now)
         booking.status = Booking.Status.NO_SHOW
         log_action(
             organization=organization,
@@ -165,7 +169,7 @@ def sessions_close(*, organization: Organization | None = None, now: datetime | 
             completed = [b.pk for b in bookings if b.checked_in_at is not None]
             no_shows = [b.pk for b in bookings if b.checked_in_at is None]
             Booking.objects.filter(pk__in=completed).update(status=Booking.Status.COMPLETED)
-            _mark_no_shows(no_shows)
+            _mark_no_shows(no_shows, organization=candidate.organization, now=now)
             Session.objects.filter(pk=session.pk).update(status=Session.Status.COMPLETED)
             report.closed.append(
                 SessionClosed(

@@ -40,6 +40,7 @@ from bookings_app.services._common import (
     _domain_error_for,
     _settle,
 )
+from bookings_app.services.notices import Kind, notify_booking_created
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
@@ -199,6 +200,14 @@ def booking_create(
             guest_name=(guest_name or "").strip(),
             host_booking_id=host_booking_id,
             booked_by=booked_by,
+            now=now,
+        )
+        notify_booking_created(
+            kind=Kind.BOOKING_CONFIRMED,
+            booking=booking,
+            session=booking.session,
+            member=booking.member,
+            booked_by_staff=by_staff,
             now=now,
         )
         if by_staff:

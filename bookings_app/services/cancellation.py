@@ -19,6 +19,7 @@ from bookings_app.services._common import (
     FRIEND_PASS,
     _settle,
 )
+from bookings_app.services.notices import Kind, notify_bookings
 from bookings_app.services.waitlist import waitlist_expire_for_session, waitlist_promote_on_commit
 from members_app.audit import log_action
 from members_app.models import CreditTransaction, Member, Organization, User
@@ -150,6 +151,14 @@ def booking_cancel(
             settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
         if settle:
             _settle(owner, now)
+        notify_bookings(
+            kind=Kind.BOOKING_CANCELLED,
+            organization=organization,
+            booking_ids=[target.pk],
+            now=now,
+            members={owner.pk: owner},
+            by_staff=by_staff,
+        )
         if by_staff:
             log_action(
                 organization=organization,
@@ -280,7 +289,12 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     seen = list(Booking.objects.filter(refundable, session=session).values_list("member_id", "redemption_id"))
     member_ids = {m for m, _ in seen}
     redemption_ids = {r for _, r in seen if r}
-    members = {m.pk: m for m in locking.lock(Member.objects.filter(organization=organization, pk__in=member_ids))}
+    members = {
+        m.pk: m
+        for m in locking.lock(
+            Member.objects.filter(organization=organization, pk__in=member_ids).select_related("user")
+        )
+    }
     list(locking.lock(Redemption.objects.filter(pk__in=redemption_ids)))
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
     if session.status != Session.Status.SCHEDULED:
@@ -309,7 +323,15 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     session.status = Session.Status.CANCELLED
     session.cancelled_at = now
     Session.objects.filter(pk=session.pk).update(status=session.status, cancelled_at=now)
-    waitlist_expire_for_session(session=session, now=now)
+    # Every rider who had a place is told (a late cancel refunded now, too).
+    notify_bookings(
+        kind=Kind.SESSION_CANCELLED,
+        organization=organization,
+        booking_ids=[b.pk for b in bookings],
+        now=now,
+        members=members,
+    )
+    waitlist_expire_for_session(session=session, now=now, organization=organization)
     log_action(
         organization=organization,
         actor=cancelled_by,

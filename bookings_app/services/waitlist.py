@@ -42,6 +42,7 @@ from bookings_app.services.booking import (
     resolve_payment_or_refuse,
 )
 from members_app.audit import log_action
+from bookings_app.services.notices import Kind, notify_booking_created, notify_waitlist_entries
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.models import Organization, User
 from members_app.services import member_lock
@@ -264,17 +265,34 @@ def _book_entry(
                 },
                 now=now,
             )
+        notify_booking_created(
+            kind=Kind.WAITLIST_PROMOTED,
+            booking=booking,
+            session=booking.session,
+            member=booking.member,
+            booked_by_staff=booked_by is not None,
+            now=now,
+        )
     entry.status, entry.booking, entry.updated_at = WaitlistEntry.Status.PROMOTED, booking, now
     return booking
 
 
-def _skip(entry: WaitlistEntry, reason: str, now: datetime) -> bool:
+def _skip(entry: WaitlistEntry, reason: str, now: datetime, organization: Organization) -> bool:
     with transaction.atomic(durable=True):
-        return bool(
+        skipped = bool(
             WaitlistEntry.objects.filter(pk=entry.pk, status=WAITING).update(
                 status=WaitlistEntry.Status.SKIPPED, reason=reason, updated_at=now
             )
         )
+        if skipped:
+            notify_waitlist_entries(
+                kind=Kind.WAITLIST_SKIPPED,
+                organization=organization,
+                entry_ids=[entry.pk],
+                now=now,
+                reasons={entry.pk: reason},
+            )
+        return skipped
 
 
 def waitlist_promote(
@@ -327,7 +345,7 @@ def waitlist_promote(
             dropped.add(seat_id)
             continue
         except SKIP_REFUSALS as refusal:
-            if _skip(entry, refusal.code, now):
+            if _skip(entry, refusal.code, now, organization):
                 report.skipped.append((entry.pk, refusal.code))
             continue
         except (SessionFull, DomainError):
@@ -386,14 +404,31 @@ def waitlist_entry_promote(
 
 
 # --- expiry -----------------------------------------------------------------------------------------------
-def waitlist_expire_for_session(*, session: Session, now: datetime) -> int:
+def waitlist_expire_for_session(*, session: Session, now: datetime, organization: Organization | None = None) -> int:
     """Every WAITING entry of the session becomes EXPIRED (the session started or was cancelled).
     A building block: runs in the caller's transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("waitlist_expire_for_session runs inside its caller's transaction.")
-    return WaitlistEntry.objects.filter(session=session, status=WAITING).update(
+    return _expire_entries(organization=organization or session.organization, session_id=session.pk, now=now)
+
+
+def _expire_entries(*, organization: Organization, session_id, now: datetime) -> int:
+    """WAITING -> EXPIRED for one session, each rider told (in the caller's transaction)."""
+    expired = list(WaitlistEntry.objects.filter(session_id=session_id, status=WAITING).values_list("pk", flat=True))
+    if not expired:
+        return 0
+    count = WaitlistEntry.objects.filter(pk__in=expired, status=WAITING).update(
         status=WaitlistEntry.Status.EXPIRED, updated_at=now
     )
+    session_cancelled = Session.objects.filter(pk=session_id, status=Session.Status.CANCELLED).exists()
+    notify_waitlist_entries(
+        kind=Kind.WAITLIST_EXPIRED,
+        organization=organization,
+        entry_ids=expired,
+        now=now,
+        session_cancelled=session_cancelled,
+    )
+    return count
 
 
 @dataclass
@@ -414,11 +449,10 @@ def waitlists_sweep(*, organization: Organization | None = None, now: datetime |
     if organization is not None:
         waiting = waiting.filter(organization=organization)
     ended = waiting.exclude(session__status=Session.Status.SCHEDULED) | waiting.filter(session__starts_at__lte=now)
-    for session_id in ended.values_list("session_id", flat=True).distinct():
+    for org_id, session_id in set(ended.values_list("organization_id", "session_id")):
         with transaction.atomic(durable=True):
-            sweep.expired += WaitlistEntry.objects.filter(session_id=session_id, status=WAITING).update(
-                status=WaitlistEntry.Status.EXPIRED, updated_at=now
-            )
+            org = Organization.objects.get(pk=org_id)
+            sweep.expired += _expire_entries(organization=org, session_id=session_id, now=now)
     open_spots = waiting.filter(
         session__status=Session.Status.SCHEDULED,
         session__starts_at__gt=now,

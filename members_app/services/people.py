@@ -9,7 +9,8 @@ from django.db import IntegrityError, transaction
 
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.errors import EmailTaken, MemberExists
-from members_app.models import Member, Organization, StaffRole, User
+from members_app.models import Member, Notification, Organization, StaffRole, User
+from members_app.notifications import notify
 from members_app.services.ledger import member_lock
 from spinning.errors import Invalid
 
@@ -100,9 +101,13 @@ def _account_for_staff_added_person(*, email: str, password: str | None) -> User
 
 
 def member_added_notify(*, member: Member) -> None:
-    """Where the person is told by email that a studio added them (DOMAIN.md 1, API.md kind
-    `member_added`). The notifications outbox writes its message here, in this transaction;
-    until it exists nothing is sent."""
+    """The person is told by email that a studio added them (DOMAIN.md 1, API.md kind
+    `member_added`), in the member's language; written to the outbox in this transaction."""
+    notify(
+        kind=Notification.Kind.MEMBER_ADDED,
+        member=member,
+        context={"has_password": member.user.has_usable_password()},
+    )
 
 
 def member_create(

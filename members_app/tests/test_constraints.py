@@ -8,7 +8,16 @@ import pytest
 from django.apps import apps
 from django.db import IntegrityError, connection, transaction
 
-from members_app.models import CreditLot, CreditTransaction, IdempotencyRecord, Member, Organization, StaffRole, User
+from members_app.models import (
+    CreditLot,
+    CreditTransaction,
+    IdempotencyRecord,
+    Member,
+    Notification,
+    Organization,
+    StaffRole,
+    User,
+)
 from members_app.tests.factories import MemberFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -173,7 +182,26 @@ def test_idempotency_key_is_unique_per_studio_user_and_scope():
         IdempotencyRecord.objects.create(request_hash="b", **key)
 
 
+def test_notification_dedupe_key_unique_per_studio():
+    member = MemberFactory()
+    other = MemberFactory()
+    fields = {
+        "kind": "credits_expiring",
+        "language": "en",
+        "to_email": "a@example.com",
+        "subject": "s",
+        "body_text": "b",
+    }
+    Notification.objects.create(organization=member.organization, member=member, dedupe_key="k", **fields)
+    Notification.objects.create(organization=other.organization, member=other, dedupe_key="k", **fields)
+    Notification.objects.create(organization=member.organization, member=member, dedupe_key=None, **fields)
+    Notification.objects.create(organization=member.organization, member=member, dedupe_key=None, **fields)
+    with refused("notification_dedupe_unique"):
+        Notification.objects.create(organization=member.organization, member=member, dedupe_key="k", **fields)
+
+
 TESTED = {
+    "notification_dedupe_unique",
     "user_email_ci_unique",
     "org_credit_price_gte_0",
     "staffrole_one_per_org",
