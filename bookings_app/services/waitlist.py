@@ -41,8 +41,8 @@ from bookings_app.services.booking import (
     refuse_unbookable,
     resolve_payment_or_refuse,
 )
-from members_app.audit import log_action
 from bookings_app.services.notices import Kind, notify_booking_created, notify_waitlist_entries
+from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.models import Organization, User
 from members_app.services import member_lock
