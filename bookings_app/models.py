@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members_app.models import CreditLot, Member, Organization
 from packages_app.models import Redemption
@@ -122,6 +123,101 @@ class Instructor(models.Model):
         return self.name
 
 
+class TimetableSlot(models.Model):
+    """One class on the studio's weekly timetable (issue 12 item 6): every `weekday` at the
+    studio-local `start_time`, in one room (a seat layout, at its location), with one instructor.
+    `sessions_generate` turns it into sessions for the dates staff pick, skipping closed days."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="timetable_slots")
+    ride_class = models.ForeignKey(
+        RideClass, on_delete=models.PROTECT, related_name="timetable_slots", verbose_name=_("class")
+    )
+    instructor = models.ForeignKey(Instructor, on_delete=models.PROTECT, related_name="timetable_slots")
+    seat_layout = models.ForeignKey(
+        SeatLayout, on_delete=models.PROTECT, related_name="timetable_slots", verbose_name=_("room")
+    )
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start_time = models.TimeField(_("starts at"), help_text=_("Studio-local time, e.g. 18:30."))
+    duration_minutes = models.PositiveIntegerField(
+        _("minutes"), null=True, blank=True, help_text=_("Empty: the class's duration.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    valid_from = models.DateField(_("from"), null=True, blank=True, help_text=_("Empty: from now on."))
+    valid_until = models.DateField(_("until"), null=True, blank=True, help_text=_("Empty: no end."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["weekday", "start_time"]
+        verbose_name = _("weekly class")
+        verbose_name_plural = _("weekly classes")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["seat_layout", "weekday", "start_time", "ride_class"],
+                name="timetable_slot_unique",
+                violation_error_message=_("This class is already on the timetable in this room at that time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weekday__gte=0, weekday__lte=6),
+                name="timetable_weekday_0_6",
+                violation_error_message=_("Choose a day of the week."),
+            ),
+            models.CheckConstraint(
+                condition=Q(duration_minutes__isnull=True) | Q(duration_minutes__gte=1),
+                name="timetable_duration_gte_1",
+                violation_error_message=_("A class lasts at least a minute."),
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_until__isnull=True)
+                | Q(valid_until__gte=F("valid_from")),
+                name="timetable_valid_until_after_from",
+                violation_error_message=_("The last day is before the first day."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start_time:%H:%M} {self.ride_class}"
+
+    @property
+    def minutes(self) -> int:
+        return self.duration_minutes or self.ride_class.duration_minutes
+
+
+class ClosedDate(models.Model):
+    """A studio-local day the studio is closed (a holiday): the timetable makes no session then."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="closed_dates")
+    date = models.DateField(_("day"))
+    reason = models.CharField(_("reason"), max_length=200, blank=True, help_text=_("E.g. New Year's Day."))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("closed day")
+        verbose_name_plural = _("closed days")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "date"],
+                name="closed_date_unique_per_org",
+                violation_error_message=_("This day is already closed."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%a %d %b %Y}" + (f" ({self.reason})" if self.reason else "")
+
+
 class Session(models.Model):
     class Status(models.TextChoices):
         SCHEDULED = "SCHEDULED", "Scheduled"
@@ -142,12 +238,18 @@ class Session(models.Model):
     booked_count = models.PositiveIntegerField(default=0, editable=False)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # The weekly timetable's slot this session was generated from (None: scheduled by hand). With
+    # the start it makes a generation idempotent: one session per slot and start, ever.
+    timetable_slot = models.ForeignKey(
+        TimetableSlot, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
+            models.UniqueConstraint(fields=["timetable_slot", "starts_at"], name="session_one_per_slot_and_start"),
             models.CheckConstraint(condition=Q(booked_count__lte=F("capacity")), name="session_not_over_capacity"),
         ]
         indexes = [models.Index(fields=["organization", "starts_at"]), models.Index(fields=["status", "ends_at"])]

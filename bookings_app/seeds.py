@@ -11,7 +11,17 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bookings_app import services
-from bookings_app.models import LIVE, Booking, Instructor, Location, RideClass, Seat, SeatLayout, Session
+from bookings_app.models import (
+    LIVE,
+    Booking,
+    Instructor,
+    Location,
+    RideClass,
+    Seat,
+    SeatLayout,
+    Session,
+    TimetableSlot,
+)
 from members_app.models import Member, Organization, User
 from packages_app.models import Package, Redemption
 from spinning import clock
@@ -114,6 +124,7 @@ def seed_schedule(*, organization: Organization, now: datetime | None = None) ->
     for name in INSTRUCTORS:
         instructor = Instructor.objects.filter(organization=organization, name=name).first()
         instructors.append(instructor or Instructor.objects.create(organization=organization, name=name))
+    slots = seed_timetable(organization=organization, layout=layout, classes=classes, instructors=instructors)
     tz = ZoneInfo(organization.timezone)
     today = clock.local_date(now, organization.timezone)
     created = 0
@@ -142,9 +153,28 @@ def seed_schedule(*, organization: Organization, now: datetime | None = None) ->
         f"Schedule for '{organization.slug}':",
         f"  layout {LAYOUT_NAME}: {'created' if layout_created else 'already there'} "
         f"({ROWS}x{COLUMNS}, {bookable} bookable bikes)",
-        f"  classes: {len(classes)}, instructors: {len(instructors)}",
+        f"  classes: {len(classes)}, instructors: {len(instructors)}, weekly timetable: {slots} classes a week",
         f"  sessions: {created} created for the next {DAYS_AHEAD} days",
     ]
+
+
+def seed_timetable(*, organization: Organization, layout: SeatLayout, classes: dict, instructors: list) -> int:
+    """The weekly timetable of DOMAIN.md 13 as timetable slots (the admin's "Generate sessions"
+    makes the weeks after the seeded 14 days from them); idempotent."""
+    count = 0
+    for weekday, day_classes in TIMETABLE.items():
+        for index, (hhmm, class_name) in enumerate(day_classes):
+            hour, minute = (int(part) for part in hhmm.split(":"))
+            TimetableSlot.objects.get_or_create(
+                organization=organization,
+                seat_layout=layout,
+                weekday=weekday,
+                start_time=time(hour, minute),
+                ride_class=classes[class_name],
+                defaults={"instructor": instructors[(weekday + index) % len(instructors)]},
+            )
+            count += 1
+    return count
 
 
 def seed_holdings(*, organization: Organization, performed_by: User | None, now: datetime | None = None) -> list[str]:

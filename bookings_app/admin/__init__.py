@@ -12,12 +12,14 @@ from bookings_app.admin.common import EVERYONE, STAFF, BookingDayFilter, Service
 from bookings_app.admin.reference import InstructorAdmin, InstructorForm, LocationAdmin, RideClassAdmin
 from bookings_app.admin.seat_layouts import SeatInline, SeatLayoutAdmin
 from bookings_app.admin.sessions import RosterInline, SessionAdmin, SessionForm
+from bookings_app.admin.timetable import ClosedDateAdmin, TimetableSlotAdmin
 
 __all__ = [
     "EVERYONE",
     "STAFF",
     "BookingAdmin",
     "BookingDayFilter",
+    "ClosedDateAdmin",
     "InstructorAdmin",
     "InstructorForm",
     "LocationAdmin",
@@ -29,6 +31,7 @@ __all__ = [
     "SessionAdmin",
     "SessionForm",
     "StudioDayFilter",
+    "TimetableSlotAdmin",
 ]
 
 # The back office is the only site this project serves: no "View site" link to a page that does

@@ -52,6 +52,17 @@ from bookings_app.services.schedule import (
     session_create,
     session_update,
 )
+from bookings_app.services.timetable import (
+    TimetablePlan,
+    closed_date_create,
+    closed_date_delete,
+    closed_date_update,
+    sessions_generate,
+    timetable_plan,
+    timetable_slot_create,
+    timetable_slot_delete,
+    timetable_slot_update,
+)
 from bookings_app.services.waitlist import (
     PromotionReport,
     WaitlistSweep,
@@ -94,6 +105,15 @@ __all__ = [
     "session_create",
     "session_update",
     "sessions_close",
+    "TimetablePlan",
+    "closed_date_create",
+    "closed_date_delete",
+    "closed_date_update",
+    "sessions_generate",
+    "timetable_plan",
+    "timetable_slot_create",
+    "timetable_slot_delete",
+    "timetable_slot_update",
     "PromotionReport",
     "WaitlistSweep",
     "waitlist_entry_promote",

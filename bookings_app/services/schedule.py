@@ -207,7 +207,7 @@ def seat_layout_delete(*, organization: Organization, layout_id, performed_by: U
             raise InUse() from None
 
 
-def _check_on_calendar(*, organization: Organization, starts_at: datetime, ends_at: datetime) -> None:
+def check_on_calendar(*, organization: Organization, starts_at: datetime, ends_at: datetime) -> None:
     """Every instant the studio will compute from a session (its local dates, when booking opens,
     when it closes) must exist, or the session would be written and then fail every read."""
     tz = organization.timezone
@@ -236,27 +236,14 @@ def session_create(
     lower, never higher (every rider must fit on a bike). Overlapping sessions are allowed."""
     if ends_at <= starts_at:
         raise Invalid({"ends_at": "Must be after starts_at."})
-    _check_on_calendar(organization=organization, starts_at=starts_at, ends_at=ends_at)
+    check_on_calendar(organization=organization, starts_at=starts_at, ends_at=ends_at)
     with transaction.atomic(durable=True):
-        ride_class = _get_in_org(RideClass, organization, class_id, "class_id")
-        instructor = _get_in_org(Instructor, organization, instructor_id, "instructor_id")
-        location = _get_in_org(Location, organization, location_id, "location_id")
-        layout = _get_in_org(SeatLayout, organization, seat_layout_id, "seat_layout_id")
-        if layout.location_id != location.pk:
-            raise Invalid({"seat_layout_id": "This seat layout belongs to another location."})
-        bookable = selectors.bookable_seat_count(layout=layout)
-        if capacity is None:
-            capacity = bookable
-        if capacity < 1:
-            raise Invalid({"capacity": "A session needs at least one bookable bike."})
-        if capacity > bookable:
-            raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
-        session = Session.objects.create(
+        session = session_insert(
             organization=organization,
-            ride_class=ride_class,
-            instructor=instructor,
-            location=location,
-            seat_layout=layout,
+            ride_class=_get_in_org(RideClass, organization, class_id, "class_id"),
+            instructor=_get_in_org(Instructor, organization, instructor_id, "instructor_id"),
+            location=_get_in_org(Location, organization, location_id, "location_id"),
+            layout=_get_in_org(SeatLayout, organization, seat_layout_id, "seat_layout_id"),
             starts_at=starts_at,
             ends_at=ends_at,
             capacity=capacity,
@@ -269,6 +256,43 @@ def session_create(
             changes=changes_between({}, snapshot(session, SESSION_FIELDS)),
         )
         return session
+
+
+def session_insert(
+    *,
+    organization: Organization,
+    ride_class: RideClass,
+    instructor: Instructor,
+    location: Location,
+    layout: SeatLayout,
+    starts_at: datetime,
+    ends_at: datetime,
+    capacity: int | None = None,
+    timetable_slot=None,
+) -> Session:
+    """The body of `session_create`, in the caller's transaction (also the timetable's
+    generation): the layout must be at the location, capacity 1 to its bookable bikes."""
+    locking.require_transaction("session_insert")
+    if layout.location_id != location.pk:
+        raise Invalid({"seat_layout_id": "This seat layout belongs to another location."})
+    bookable = selectors.bookable_seat_count(layout=layout)
+    if capacity is None:
+        capacity = bookable
+    if capacity < 1:
+        raise Invalid({"capacity": "A session needs at least one bookable bike."})
+    if capacity > bookable:
+        raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
+    return Session.objects.create(
+        organization=organization,
+        ride_class=ride_class,
+        instructor=instructor,
+        location=location,
+        seat_layout=layout,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        timetable_slot=timetable_slot,
+    )
 
 
 SESSION_FIELDS = ("ride_class", "instructor", "location", "seat_layout", "starts_at", "ends_at", "capacity")
