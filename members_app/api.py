@@ -13,6 +13,7 @@ from members_app import selectors, services
 from members_app.errors import EmailTaken
 from members_app.filters import MemberFilter
 from members_app.models import Member
+from members_app.notifications_api import NotificationSerializer
 from members_app.serializers import (
     CreditAdjustmentSerializer,
     CreditTransactionSerializer,
@@ -106,7 +107,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_permissions(self):
-        if self.action in ("me", "retrieve", "credit_transactions"):
+        if self.action in ("me", "retrieve", "credit_transactions", "notifications"):
             return [IsMemberOrStaff()]
         return [IsStaff()]
 
@@ -166,6 +167,19 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         queryset = selectors.credit_transaction_list(organization=self.organization, member=member)
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(CreditTransactionSerializer(page, many=True).data)
+
+    @extend_schema(
+        responses={200: NotificationSerializer(many=True)},
+        summary="The member's messages",
+        description="Emails sent or queued for the member, newest first (staff; a member their own). "
+        "Staff also see the studio's own copy of the member's purchase requests.",
+    )
+    @action(detail=True, methods=["get"])
+    def notifications(self, request, pk=None):
+        member = member_for_caller(self.tenant, pk)
+        queryset = selectors.member_notifications(member, for_member=not self.tenant.is_staff)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
     @extend_schema(request=CreditAdjustmentSerializer, responses={201: CreditTransactionSerializer})
     @action(detail=True, methods=["post"], url_path="credit-adjustments")

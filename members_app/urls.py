@@ -1,10 +1,11 @@
 from django.urls import re_path
 
-from members_app import api, api_auth, audit_api
+from members_app import api, api_auth, audit_api, notifications_api
 from spinning.routers import ApiRouter
 
 router = ApiRouter()
 router.register("members", api.MemberViewSet, basename="member")
+router.register("notifications", notifications_api.NotificationViewSet, basename="notification")
 router.register("audit-log", audit_api.AuditLogViewSet, basename="audit-log")
 router.register("organization/price-history", api.PriceHistoryViewSet, basename="price-history")
 

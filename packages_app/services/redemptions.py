@@ -28,6 +28,7 @@ from packages_app.pricing import Quote, quote_price
 from packages_app.selectors import BAD_ID, coupon_by_code, package_get, package_is_on_sale
 from packages_app.services.coupons import coupon_check, coupon_give_back, coupon_lock, coupon_take
 from packages_app.services.grants import redemption_grant
+from packages_app.services.notices import Kind, notify_redemption, transfer_reference
 from packages_app.services.settlement import member_flags_refresh
 from spinning import clock, locking
 from spinning.errors import Invalid, InvalidState
@@ -146,7 +147,8 @@ def redemption_create(
             friend_pass_days=package.friend_pass_days if BENEFIT_FRIEND_PASS in (package.benefits or []) else None,
             requested_starts_on=starts_on,
             payment_method=payment_method or "",
-            payment_reference=payment_reference or "",
+            # A member's request carries the reference they quote with their transfer (the email).
+            payment_reference=payment_reference or ("" if by_staff else transfer_reference(redemption_id)),
             notes=notes or "",
             redeemed_at=now,
             redeemed_by=performed_by,
@@ -163,6 +165,13 @@ def redemption_create(
                 changes=_sale_facts(redemption),
                 now=now,
             )
+        notify_redemption(
+            kind=Kind.PURCHASE_CONFIRMED if by_staff else Kind.PURCHASE_REQUESTED,
+            redemption=redemption,
+            member=member,
+            now=now,
+            desk_sale=by_staff,
+        )
         idempotency_complete(record, resource_id=redemption.pk, status=201)
     return redemption
 
@@ -236,6 +245,7 @@ def redemption_confirm(
             changes={"status": [Status.PENDING, Status.ACTIVE], **_sale_facts(redemption)},
             now=now,
         )
+        notify_redemption(kind=Kind.PURCHASE_CONFIRMED, redemption=redemption, member=member, now=now)
     return redemption
 
 
@@ -281,6 +291,7 @@ def redemption_reject(
             changes={"status": [Status.PENDING, Status.CANCELLED]},
             now=now,
         )
+        notify_redemption(kind=Kind.PURCHASE_REJECTED, redemption=redemption, member=member, now=now)
     return redemption
 
 
@@ -411,6 +422,16 @@ def _cancel_active(
         removed += -row.amount if row is not None else 0
     ends_on, days_removed = _all_access_end(redemption, now=now, tz=organization.timezone)
     member_flags_refresh(member=member, now=now)
+    # (A dry run rolls this back with everything else: nothing is sent.)
+    notify_redemption(
+        kind=Kind.REDEMPTION_CANCELLED,
+        redemption=redemption,
+        member=member,
+        now=now,
+        credits_removed=removed,
+        all_access_days_removed=days_removed,
+        bookings_cancelled=sum(1 for b in bookings if not b.is_guest),
+    )
     log_action(
         organization=organization,
         actor=performed_by,
@@ -471,4 +492,5 @@ def redemption_expire_unpaid(*, member: Member, redemption_id, now: datetime) ->
     _close(redemption, now=now, performed_by=None, reason=UNPAID_REASON, from_status=Status.PENDING)
     if redemption.coupon_id:
         coupon_give_back(organization, redemption.coupon_id, member)
+    notify_redemption(kind=Kind.PURCHASE_EXPIRED, redemption=redemption, member=member, now=now)
     return True
