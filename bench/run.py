@@ -60,6 +60,14 @@ def parse_args(argv=None):
     parser.add_argument("--run-db", default=RUN_DB, help=f"the per-run copy (default {RUN_DB}, spin_bench_* only)")
     parser.add_argument("--report-repeat", type=int, default=5, help="timings per report (reports phase)")
     parser.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="2: two gunicorn instances behind HAProxy with a shared Redis (bench/scale.py); no other phase",
+    )
+    parser.add_argument("--pgbouncer", action="store_true", help="with --scale: PgBouncer in transaction mode")
+    parser.add_argument("--pgbouncer-pool", type=int, default=20, help="PgBouncer's server connections")
+    parser.add_argument(
         "--wait-idle",
         type=int,
         default=0,
@@ -128,6 +136,8 @@ def main(argv=None) -> int:
         wait_for_idle(args.wait_idle)
     if phases <= {"reports"}:
         return reports_only(args, run_db, base_db, sizes, seed_seconds)
+    if args.scale > 1:
+        return scale_only(args, run_db, prepared, wrk, sizes)
     server = Server(run_db, workers=args.workers, worker_class=args.worker_class, threads=args.threads)
     atexit.register(server.stop)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -284,6 +294,35 @@ def reports_only(args, run_db: str, base_db: str, sizes: dict, seed_seconds: flo
     print(render_reports(results["reports"]))
     ok = results["reports"]["all_under_1s"] and results["reports"]["constant_queries"]
     return 0 if ok else 1
+
+
+def scale_only(args, run_db: str, prepared: dict, wrk: str, sizes: dict) -> int:
+    """`--scale N`: N instances behind HAProxy, a shared Redis (bench/scale.py), then the checks."""
+    from bench import scale
+
+    results = {"machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in os.getloadavg()]}}
+    results["sizes"] = sizes
+    results["wrk"] = {"connections": args.connections, "threads": args.wrk_threads, "duration_s": args.duration}
+    results["scale"] = scale.run(args, run_db, prepared, wrk)
+    results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
+    results["checks"] = common.run_json(
+        "bench.checks", run_db, "--since", prepared["started_at"], "--session", prepared["rush_session_id"]
+    )
+    if not args.keep_db:
+        common.drop_database(run_db)
+    name = "scale-pgbouncer-results.json" if args.pgbouncer else "scale-results.json"
+    (OUT / name).write_text(json.dumps(results, indent=2, default=str) + "\n")
+    checks = results["checks"]
+    print(scale.render(results["scale"]))
+    print(
+        f"  after: check_ledger {checks.get('check_ledger')}, bikes twice {checks.get('bikes_taken_twice')}, "
+        f"members twice {checks.get('members_twice_on_a_session')}, over capacity {checks.get('sessions_over_capacity')}"
+        f"; load average {results['machine']['loadavg_before'][0]} -> {results['machine']['loadavg_after'][0]}"
+    )
+    clean = checks.get("check_ledger") == "clean" and not any(
+        checks.get(key) for key in ("bikes_taken_twice", "members_twice_on_a_session", "sessions_over_capacity")
+    )
+    return 0 if scale.ok(results["scale"]) and clean else 1
 
 
 def render_reports(reports: dict) -> str:
