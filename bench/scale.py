@@ -107,9 +107,17 @@ def start_redis(workdir: Path) -> Child:
     return redis
 
 
-def start_haproxy(workdir: Path, backends: list[int], port: int) -> Child:
-    """Round robin over the instances, keep-alive to them, the instance named in `X-Served-By`."""
-    servers = "\n".join(f"    server app{i + 1} 127.0.0.1:{p} check inter 1s" for i, p in enumerate(backends))
+def start_haproxy(workdir: Path, backends: list[int], port: int, workers: int) -> Child:
+    """Round robin over the instances, keep-alive to them, the instance named in `X-Served-By`.
+
+    Each instance gets at most as many requests at once as it has sync workers (`maxconn`): the
+    rest wait in HAProxy's queue, not in gunicorn's backlog, so a health check is answered after
+    one request, not after the whole backlog (a lone instance marked down by a starved check
+    turns every request into HAProxy's 503)."""
+    servers = "\n".join(
+        f"    server app{i + 1} 127.0.0.1:{p} maxconn {workers} check inter 2s fall 5 rise 2"
+        for i, p in enumerate(backends)
+    )
     config = workdir / f"haproxy-{len(backends)}.cfg"
     config.write_text(
         f"""global
@@ -119,6 +127,8 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
+    timeout queue 30s
+    timeout check 10s
     option http-keep-alive
     http-reuse always
 frontend bench
@@ -349,7 +359,7 @@ def run(args, run_db: str, prepared: dict, wrk: str) -> dict:
         log("the same Idempotency-Key to every instance at once ...")
         result["idempotency"] = same_key_on_both(ports, reserved, run_db)
         proxy_port = free_port()
-        proxy = start_haproxy(workdir, ports, proxy_port)
+        proxy = start_haproxy(workdir, ports, proxy_port, args.workers)
         started.append(proxy)
         log("login failures through the proxy ...")
         result["throttle"] = shared_login_throttle(proxy_port)
@@ -371,7 +381,7 @@ def run(args, run_db: str, prepared: dict, wrk: str) -> dict:
             wrk, proxy_port, ServerGroup(servers), args, prepared, pair_files[0], run_id
         )
         proxy.stop()
-        proxy = start_haproxy(workdir, ports[:1], proxy_port)
+        proxy = start_haproxy(workdir, ports[:1], proxy_port, args.workers)
         started.append(proxy)
         log("throughput, 1 instance behind HAProxy ...")
         result["throughput_one"] = throughput(
