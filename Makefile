@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv venv-dev lint format migrate seed serve bench faults clean
+.PHONY: run test venv venv-dev lint format migrate seed serve bench faults clean dev-celery messages
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11"; exit 1; }
@@ -30,6 +30,18 @@ run: venv
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT)  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/docs/"
 	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+## make dev-celery: web + Celery worker + beat against the local Redis (CELERY_BROKER_URL, default db 0);
+## emails go to the console unless EMAIL_HOST is set. Ctrl-C stops all three.
+CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
+dev-celery: venv
+	DEBUG=1 $(BIN)/python manage.py migrate --noinput
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+	@mkdir -p var
+	@trap 'kill 0' INT TERM EXIT; \
+	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A spinning worker -l info --concurrency 2 & \
+	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A spinning beat -l info --schedule var/celerybeat-schedule & \
+	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: set up the dev venv if needed and run the whole suite (DATABASE_URL picks PostgreSQL)
 test: venv-dev

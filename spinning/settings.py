@@ -322,7 +322,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout"
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {"task": "members_app.tasks.deliver_due_notifications", "schedule": 60.0},
-    "send-reminders": {"task": "packages_app.tasks.send_reminders", "schedule": 60.0 * 60},
+    "send-reminders": {"task": "members_app.tasks.send_reminders", "schedule": 60.0 * 60},
     "expire-packages": {"task": "packages_app.tasks.expire_packages", "schedule": 60.0 * 15},
     "close-sessions": {"task": "bookings_app.tasks.close_sessions", "schedule": 60.0 * 5},
     "check-ledger": {"task": "members_app.tasks.check_ledger", "schedule": 60.0 * 60 * 24},

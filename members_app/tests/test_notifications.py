@@ -195,3 +195,43 @@ def test_the_background_thread_delivers_without_the_request_waiting(member, sett
     wait_for_thread()
     row.refresh_from_db()
     assert row.status == Status.QUEUED
+
+
+def test_reminders_credits_and_all_access_within_7_days_once_each(member):
+    from django.core.management import call_command
+
+    from members_app.models import CreditLot
+    from members_app.services import credits_grant
+
+    now = timezone.now()
+    with transaction.atomic():
+        from members_app.services import member_lock
+
+        locked = member_lock(organization=member.organization, member_id=member.pk)
+        for amount, days in ((3, 5), (2, 5), (4, 20)):  # 3 + 2 expire together in 5 days; 4 later
+            credits_grant(
+                member=locked,
+                amount=amount,
+                source=CreditLot.Source.MANUAL,
+                type="MANUAL_ADD",
+                expires_at=now.replace(microsecond=0) + timedelta(days=days),
+                now=now,
+            )
+    Member = type(member)
+    Member.objects.filter(pk=member.pk).update(has_all_access=True, all_access_expires_at=now + timedelta(days=3))
+    call_command("send_reminders")
+    call_command("send_reminders")  # a second run (or a second copy) writes nothing
+    credits = Notification.objects.get(kind=Kind.CREDITS_EXPIRING)
+    assert credits.subject.startswith("5 kredinizin süresi")
+    assert Notification.objects.filter(kind=Kind.ALL_ACCESS_ENDING).count() == 1
+
+
+def test_the_celery_tasks_run_the_same_code_as_the_commands(member, capsys):
+    from members_app import tasks
+
+    row = _queue(member)
+    assert tasks.deliver_notification(str(row.pk)) == "sent"
+    assert tasks.deliver_due_notifications()["sent"] == 0
+    assert tasks.send_reminders() == {"credits": 0, "all_access": 0}
+    tasks.check_ledger()
+    assert "ledger check OK" in capsys.readouterr().out
