@@ -1,3 +1,6 @@
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -168,18 +171,6 @@ class CreditLotInline(MemberReadOnlyInline):
     ordering = ["-created_at"]
 
 
-class CreditTransactionInline(MemberReadOnlyInline):
-    model = CreditTransaction
-    fields = ["created_at", "type", "amount", "balance_before", "balance_after", "description", "performed_by"]
-    readonly_fields = fields
-    ordering = ["-seq"]
-    max_num = 0
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("performed_by")
-
-
 class MemberAddForm(forms.ModelForm):
     """Add a member by email. Whether or not the email already has an account, the studio gets a
     member record with what staff typed; an existing account is never shown or changed here."""
@@ -205,6 +196,39 @@ class MemberAddForm(forms.ModelForm):
         ):
             raise forms.ValidationError("This person is already a member of this studio.")
         return cleaned
+
+
+#: rows of the member page's ledger and messages (newest first); the full lists are a link away
+LEDGER_SHOWN = 15
+MESSAGES_SHOWN = 10
+
+
+def member_summary(member: Member) -> dict:
+    """What the member page shows above the form (issue 12 item 4): the balance and passes, the
+    newest ledger rows and messages in the studio's time. Packages and bookings are rendered by
+    their own apps' template tags (this app may not import them)."""
+    zone = ZoneInfo(member.organization.timezone)
+    ledger = list(
+        CreditTransaction.objects.filter(organization_id=member.organization_id, member=member)
+        .select_related("performed_by", "lot")
+        .order_by("-seq")[:LEDGER_SHOWN]
+    )
+    for row in ledger:
+        row.local_at = row.created_at.astimezone(zone)
+    notifications = list(selectors.member_notifications(member)[:MESSAGES_SHOWN])
+    for message in notifications:
+        message.local_at = message.created_at.astimezone(zone)
+    return {
+        "ledger": ledger,
+        "ledger_total": member.ledger_seq,
+        "ledger_shown": LEDGER_SHOWN,
+        "notifications": notifications,
+        "messages_shown": MESSAGES_SHOWN,
+        # valid to the end of a day = until the next local midnight: show that last day
+        "all_access_last_day": (member.all_access_expires_at.astimezone(zone) - timedelta(microseconds=1)).date()
+        if member.has_all_access and member.all_access_expires_at
+        else None,
+    }
 
 
 @admin.register(Member)
@@ -234,7 +258,8 @@ class MemberAdmin(StaffScopedAdmin):
         "created_at",
     ]
     fields = ["organization", "user", "first_name", "last_name", "phone", "language", "status", *readonly_fields]
-    inlines = [CreditLotInline, CreditTransactionInline]
+    # The ledger is on the page's summary (newest rows in words, a link to all of them).
+    inlines = [CreditLotInline]
     allow_delete = False
     saves_through_service = True
     change_form_template = "admin/members_app/member/change_form.html"
@@ -260,6 +285,11 @@ class MemberAdmin(StaffScopedAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         return selectors.member_search(queryset, search_term), False
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and not add:  # only when the page is drawn, for the member it shows
+            context.update(member_summary(obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else []

@@ -17,6 +17,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from members_app.admin_base import ADMIN, FRONT_DESK, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
 from members_app.idempotency import IdempotencyRequest, IdempotentReplay, request_hash
@@ -429,6 +431,11 @@ class RedemptionAdmin(StaffScopedAdmin):
                 name="packages_app_redemption_decide",
             ),
             path(
+                "<uuid:redemption_id>/cancel/",
+                self.admin_site.admin_view(self.cancel_view),
+                name="packages_app_redemption_cancel",
+            ),
+            path(
                 "sell/<uuid:member_id>/",
                 self.admin_site.admin_view(self.sell_view),
                 name="packages_app_redemption_sell",
@@ -489,6 +496,66 @@ class RedemptionAdmin(StaffScopedAdmin):
             "original": redemption,
         }
         return TemplateResponse(request, "admin/packages_app/redemption/decide.html", context)
+
+    def cancel_view(self, request, redemption_id):
+        """Cancel one redemption from the member's page: first what it takes (the service's dry
+        run: credits, All Access days, the bookings it paid for), then the cancel with a reason."""
+        redemption = (
+            self.get_queryset(request)
+            .filter(pk=redemption_id)
+            .select_related("member__user", "package", "organization")
+            .first()
+        )
+        if redemption is None or not self.has_change_permission(request, redemption):
+            messages.error(request, _("No such package."))
+            return redirect("admin:packages_app_redemption_changelist")
+        name, package = redemption.member.full_name, redemption.package.name
+        if request.method == "POST" and request.POST.get("confirm_cancel") == "yes":
+            try:
+                outcome = services.redemption_cancel(
+                    organization=redemption.organization,
+                    redemption_id=redemption.pk,
+                    performed_by=request.user,
+                    reason=request.POST.get("reason", "").strip()[:500],
+                )
+            except DomainError as exc:
+                messages.error(request, _("Not cancelled: %(why)s") % {"why": exc.detail})
+            else:
+                effects = outcome.effects
+                taken = [
+                    ngettext("%(n)d credit removed", "%(n)d credits removed", effects.credits_removed)
+                    % {"n": effects.credits_removed}
+                ]
+                if effects.all_access_days_removed:
+                    taken.append(
+                        ngettext(
+                            "%(n)d All Access day removed",
+                            "%(n)d All Access days removed",
+                            effects.all_access_days_removed,
+                        )
+                        % {"n": effects.all_access_days_removed}
+                    )
+                bookings = len(effects.bookings_cancelled)
+                taken.append(
+                    ngettext("%(n)d booking cancelled", "%(n)d bookings cancelled", bookings) % {"n": bookings}
+                )
+                messages.success(
+                    request,
+                    _("%(package)s of %(name)s cancelled: %(taken)s.")
+                    % {"package": package, "name": name, "taken": ", ".join(taken)},
+                )
+            return redirect("admin:members_app_member_change", redemption.member_id)
+        preview = self._cancel_preview(redemption)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Cancel %(package)s of %(name)s: what it takes") % {"package": package, "name": name},
+            "opts": self.model._meta,
+            "previews": [preview],
+            "can_cancel": preview["effects"] is not None,
+            "single": True,
+            "back_url": reverse("admin:members_app_member_change", args=[redemption.member_id]),
+        }
+        return TemplateResponse(request, "admin/packages_app/redemption/cancel_confirmation.html", context)
 
     def _member_for_sale(self, request, member_id) -> Member | None:
         members = Member.objects.select_related("user", "organization")

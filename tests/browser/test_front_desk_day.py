@@ -1,6 +1,8 @@
 """A front-desk worker's day in a real browser (issue 12): open Today, go to tonight's roster,
 book a member on a chosen premium bike from the room's map, add a friend-pass guest, cancel
-the guest with a refund, check the member in and undo it.
+the guest with a refund, check the member in and undo it; confirm a purchase request from Today
+and adjust credits with an expiry; sell a package with a coupon from the member's page and
+cancel it with the preview of what it takes.
 
 BROWSER_SCREENSHOTS=all keeps a screenshot of each step in tests/browser/screenshots/.
 """
@@ -153,3 +155,52 @@ def test_front_desk_confirms_a_request_from_today_and_adjusts_credits_with_an_ex
     page.shot("adjusted")
     lot = member.credit_lots.get(credits_granted=2)
     assert lot.expires_at is not None
+
+
+def test_front_desk_sells_a_package_with_a_coupon_from_the_member_page_and_cancels_it(page, tonight):
+    """The member page (issue 12 item 4): sell a package with a coupon (quote first), the page's
+    summary of what the member holds, and cancelling the package with the preview of what it takes."""
+    from packages_app.models import Package, Redemption
+
+    studio = tonight.organization
+    member = Member.objects.get(organization=studio, user__email="mert@example.com")
+    package = Package.objects.get(organization=studio, code="CORE-10")
+    login(page, FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD)
+    page.goto("/admin/members_app/member/")
+    page.fill("#searchbar", "sahin")  # Şahin, loosely
+    page.locator("#searchbar").press("Enter")
+    page.get_by_role("link", name=member.full_name).click()
+    expect(page.locator("#member-packages")).to_contain_text("No package bought yet.")
+    page.shot("member-page-before")
+
+    page.get_by_role("link", name="Sell a package").click()
+    page.select_option("#id_package", value=str(package.pk))
+    page.fill("#id_coupon_code", "newmember2024")
+    page.select_option("#id_payment_method", "CASH")
+    page.get_by_role("button", name="Preview").click()
+    quote = page.locator("#quote")
+    expect(quote).to_contain_text("NEWMEMBER2024")
+    expect(quote).to_contain_text("8000.00 TRY")
+    page.shot("sell-with-coupon-quote")
+    page.get_by_role("button", name="Confirm sale").click()
+    expect(success_message(page)).to_contain_text("Sold CORE-10")
+
+    expect(page.locator("#member-balance")).to_contain_text("12")
+    expect(page.locator("#member-packages")).to_contain_text("12 of 12 credits left, no expiry")
+    expect(page.locator("#member-packages")).to_contain_text("coupon NEWMEMBER2024")
+    expect(page.locator("#member-ledger")).to_contain_text("Purchase: CORE-10")
+    page.shot("member-page-after-sale")
+
+    page.locator("#member-packages").get_by_role("link", name="Cancel…").click()
+    expect(page.locator(".credits-removed")).to_have_text("12")
+    page.shot("cancel-package-preview")
+    page.fill("#id_reason", "Bought by mistake")
+    page.get_by_role("button", name="Yes, cancel and refund").click()
+    expect(success_message(page)).to_contain_text(f"of {member.full_name} cancelled: 12 credits removed")
+    expect(page.locator("#member-balance")).to_contain_text("0")
+    expect(page.locator("#member-packages tr.done")).to_contain_text("Cancelled")
+    page.shot("member-page-after-cancel")
+
+    redemption = Redemption.objects.get(member=member, package=package)
+    assert redemption.status == Redemption.Status.CANCELLED and redemption.coupon.code == "NEWMEMBER2024"
+    assert redemption.cancel_reason == "Bought by mistake"
