@@ -4,7 +4,7 @@ services (bookings_app/services/reference.py, schedule.py), which write the audi
 
 import uuid
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -18,7 +18,6 @@ from bookings_app.serializers import (
     BookingCancelSerializer,
     BookingCreateSerializer,
     BookingSerializer,
-    ErrorSerializer,
     InstructorSerializer,
     LocationSerializer,
     RideClassSerializer,
@@ -48,6 +47,7 @@ from spinning.permissions import (
     IsStaffOrInstructor,
     PublicReadAdminWrite,
 )
+from spinning.schema import IDEMPOTENCY_KEY, crud_schema, operation
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
@@ -61,19 +61,15 @@ def _is_uuid(value) -> bool:
     return True
 
 
-def _errors(**codes_by_status) -> dict:
-    """extend_schema `responses` entries for the error codes an operation answers
-    (`_errors(**{"409": "a, b"})`), in the one error shape."""
-    return {
-        int(status_code): OpenApiResponse(ErrorSerializer, description=f"Codes: {codes}.")
-        for status_code, codes in codes_by_status.items()
-    }
-
-
-WAITLIST_JOIN_REFUSALS = (
-    "`session_not_bookable`, `booking_not_open`, `member_inactive`, `already_booked`, `already_waitlisted`, "
-    "`session_not_full`, `waitlist_full`, `daily_limit_reached`, `insufficient_credits`, `busy`"
-)
+BOOKING_REFUSALS = [
+    "session_not_bookable",
+    "booking_not_open",
+    "member_inactive",
+    "already_booked",
+    "daily_limit_reached",
+    "insufficient_credits",
+]
+WAITLIST_JOIN_REFUSALS = [*BOOKING_REFUSALS, "already_waitlisted", "session_not_full", "waitlist_full"]
 
 
 # --- reference data ---------------------------------------------------------------------------------
@@ -117,6 +113,7 @@ class _OrganizationCrud(
 
 
 @extend_schema(tags=["schedule"])
+@crud_schema("location", "locations")
 class LocationViewSet(_OrganizationCrud):
     serializer_class = LocationSerializer
     model = Location
@@ -127,6 +124,7 @@ class LocationViewSet(_OrganizationCrud):
 
 
 @extend_schema(tags=["schedule"])
+@crud_schema("class", "classes")
 class RideClassViewSet(_OrganizationCrud):
     serializer_class = RideClassSerializer
     model = RideClass
@@ -137,6 +135,7 @@ class RideClassViewSet(_OrganizationCrud):
 
 
 @extend_schema(tags=["schedule"])
+@crud_schema("instructor", "instructors")
 class InstructorViewSet(_OrganizationCrud):
     serializer_class = InstructorSerializer
     model = Instructor
@@ -147,6 +146,14 @@ class InstructorViewSet(_OrganizationCrud):
 
 
 @extend_schema(tags=["schedule"])
+@extend_schema_view(
+    retrieve=operation("Get one seat", "Public."),
+    partial_update=operation(
+        "Change a seat",
+        "Staff ADMIN: its label, type, credit cost, or take it out of order (`is_active: false`). "
+        "A label another seat of the layout has: 400.",
+    ),
+)
 class SeatViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantViewSet):
     """One seat of a layout: ADMIN changes its label, type, credit cost or takes it out of order."""
 
@@ -168,6 +175,15 @@ class SeatViewSet(mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantView
 
 
 @extend_schema(tags=["schedule"])
+@extend_schema_view(
+    list=operation("List seat layouts", "Public. Each with its seats, by row and column."),
+    retrieve=operation("Get one seat layout", "Public. With its seats, by row and column."),
+    destroy=operation(
+        "Delete a seat layout",
+        "Staff ADMIN. Refused (409 `in_use`) while a session uses it.",
+        errors=[(409, ["in_use"])],
+    ),
+)
 class SeatLayoutViewSet(_OrganizationCrud):
     serializer_class = SeatLayoutSerializer
     delete_service = staticmethod(services.seat_layout_delete)
@@ -176,7 +192,13 @@ class SeatLayoutViewSet(_OrganizationCrud):
     def get_queryset(self):
         return selectors.seat_layout_list(organization=self.organization)
 
-    @extend_schema(request=SeatLayoutCreateSerializer, responses={201: SeatLayoutSerializer})
+    @operation(
+        "Create a seat layout",
+        "Staff ADMIN. A grid of `rows` x `columns`; without `seats`, every position is a NORMAL bike "
+        "(A1, A2, ...); with `seats`, only the positions listed.",
+        request=SeatLayoutCreateSerializer,
+        responses={201: SeatLayoutSerializer},
+    )
     def create(self, request):
         """A grid of seats; without `seats`, every position is a NORMAL bike (A1, A2, ...)."""
         serializer = SeatLayoutCreateSerializer(data=request.data)
@@ -187,7 +209,12 @@ class SeatLayoutViewSet(_OrganizationCrud):
         layout = self.get_queryset().get(pk=layout.pk)
         return Response(SeatLayoutSerializer(layout).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=SeatLayoutUpdateSerializer, responses={200: SeatLayoutSerializer})
+    @operation(
+        "Rename a seat layout",
+        "Staff ADMIN. Its seats change one by one (`PATCH /api/seats/{id}`).",
+        request=SeatLayoutUpdateSerializer,
+        responses={200: SeatLayoutSerializer},
+    )
     def partial_update(self, request, pk=None):
         layout = self.get_object()
         serializer = SeatLayoutUpdateSerializer(layout, data=request.data, partial=True)
@@ -238,11 +265,11 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
 
         return opens_at
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("from", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
-            OpenApiParameter("to", str, description="Studio-local date YYYY-MM-DD (inclusive) or ISO-8601 timestamp"),
-        ],
+    @operation(
+        "The timetable",
+        "Public (send `X-Organization`). Sessions by start time with availability, when booking opens for "
+        "the caller (`booking_opens_at`; priority holders earlier) and, for a member, their booking and "
+        "waitlist entry. `from`/`to`: a studio-local date (inclusive) or an ISO-8601 timestamp.",
         responses=SessionSerializer(many=True),
     )
     def list(self, request, *args, **kwargs):
@@ -267,12 +294,21 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         (data,) = session_rows([row], opens_at=self._opens_at(member))
         return Response({**data, "seats": seat_rows(seats)}, status=status_code)
 
-    @extend_schema(responses={200: SessionDetailSerializer})
+    @operation(
+        "One session with its seat map",
+        "Public. The timetable row and every seat of its layout: whether it can be booked at all "
+        "(`is_bookable`; such a seat has no `credit_cost`) and is free now (`is_available`).",
+        responses={200: SessionDetailSerializer},
+    )
     def retrieve(self, request, pk=None):
-        """One session with its seat map."""
         return self._detail(pk)
 
-    @extend_schema(request=SessionCreateSerializer, responses={201: SessionDetailSerializer})
+    @operation(
+        "Schedule a session",
+        "Staff ADMIN. `capacity` defaults to the layout's bookable bikes (and may not exceed them).",
+        request=SessionCreateSerializer,
+        responses={201: SessionDetailSerializer},
+    )
     def create(self, request):
         serializer = SessionCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -281,13 +317,14 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._detail(session.pk, status.HTTP_201_CREATED)
 
-    @extend_schema(
-        summary="Change a session's capacity, instructor or class",
-        description="Staff ADMIN. `capacity`: 1 to the layout's bookable bikes (400 otherwise), never below "
+    @operation(
+        "Change a session's capacity, instructor or class",
+        "Staff ADMIN. `capacity`: 1 to the layout's bookable bikes (400 otherwise), never below "
         "the live bookings (409 `capacity_below_bookings`); raising it books waiting riders from the "
         "waitlist onto the new spots (DOMAIN.md 14) before this answers.",
         request=SessionUpdateSerializer,
-        responses={200: SessionDetailSerializer, **_errors(**{"409": "`capacity_below_bookings`, `busy`"})},
+        responses={200: SessionDetailSerializer},
+        errors=[(409, ["capacity_below_bookings"])],
     )
     def partial_update(self, request, pk=None):
         serializer = SessionUpdateSerializer(data=request.data, partial=True)
@@ -297,28 +334,35 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._detail(pk)
 
-    @extend_schema(request=None, responses={200: SessionDetailSerializer})
+    @operation(
+        "Cancel a session",
+        "Staff. Every booking on it is cancelled with a full refund and the riders are told; the "
+        "waitlist ends. A session already cancelled or completed: 409 `invalid_state`.",
+        request=None,
+        responses={200: SessionDetailSerializer},
+        errors=[(409, ["invalid_state"])],
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Staff cancel the session: every booking on it is cancelled with a full refund."""
         services.session_cancel(organization=self.organization, session_id=pk, cancelled_by=request.user)
         return self._detail(pk)
 
-    @extend_schema(
-        methods=["POST"],
-        summary="Join a full session's waitlist",
-        description="A member joins for themselves; staff add a member (`member_id`). Only a session "
+    @operation(
+        "Join a full session's waitlist",
+        "A member joins for themselves; staff add a member (`member_id`). Only a session "
         "without a free spot; the member must be able to book it now and to pay its cheapest bike "
         "(All Access with a free ride that day, or enough credits); nothing is taken until a spot "
         "frees and the entry is promoted (DOMAIN.md 14).",
+        methods=["POST"],
         request=WaitlistJoinSerializer,
-        responses={201: WaitlistEntrySerializer, **_errors(**{"409": WAITLIST_JOIN_REFUSALS})},
+        responses={201: WaitlistEntrySerializer},
+        errors=[(409, WAITLIST_JOIN_REFUSALS)],
     )
-    @extend_schema(
+    @operation(
+        "A session's waitlist",
+        "Staff: every entry of the session, first come first (WAITING ones carry their 1-based `position`).",
         methods=["GET"],
-        summary="A session's waitlist",
-        description="Staff: every entry of the session, first come first (WAITING ones carry their "
-        "1-based `position`).",
         request=None,
         responses={200: WaitlistEntrySerializer(many=True)},
     )
@@ -341,7 +385,12 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         rendered = selectors.waitlist_get(organization=self.organization, entry_id=entry.pk)
         return Response(WaitlistEntrySerializer(rendered).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses={200: RosterEntrySerializer(many=True)})
+    @operation(
+        "A session's roster",
+        "Staff or the session's instructor. Live bookings (riders and guests) with names, bikes and "
+        "check-in state, by bike.",
+        responses={200: RosterEntrySerializer(many=True)},
+    )
     @action(detail=True, methods=["get"])
     def roster(self, request, pk=None):
         """Live bookings of the session (riders and guests) with names, bikes and check-in state."""
@@ -381,17 +430,17 @@ class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
             return queryset
         return queryset.filter(member=self.tenant.member)
 
-    @extend_schema(
-        summary="Waitlist entries",
-        description="Staff: every entry of the studio (`session_id`, `member_id`, `status`); a member: their "
+    @operation(
+        "Waitlist entries",
+        "Staff: every entry of the studio (`session_id`, `member_id`, `status`); a member: their "
         "own. Newest first; `position` is 1-based among the session's WAITING entries, null otherwise.",
     )
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(
-        summary="One waitlist entry",
-        description="Staff, or the member whose entry it is (another member's answers 404).",
+    @operation(
+        "One waitlist entry",
+        "Staff, or the member whose entry it is (another member's answers 404).",
         responses={200: WaitlistEntrySerializer},
     )
     def retrieve(self, request, pk=None):
@@ -400,11 +449,12 @@ class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
             raise NotFound("No such waitlist entry.")
         return Response(WaitlistEntrySerializer(entry).data)
 
-    @extend_schema(
-        summary="Leave a waitlist (member) or remove an entry (staff)",
-        description="A member's own entry becomes LEFT; staff make any entry REMOVED. Only a WAITING entry.",
+    @operation(
+        "Leave a waitlist (member) or remove an entry (staff)",
+        "A member's own entry becomes LEFT; staff make any entry REMOVED. Only a WAITING entry.",
         request=None,
-        responses={200: WaitlistEntrySerializer, **_errors(**{"409": "`invalid_state`, `busy`"})},
+        responses={200: WaitlistEntrySerializer},
+        errors=[(409, ["invalid_state"])],
     )
     @action(detail=True, methods=["post"])
     def leave(self, request, pk=None):
@@ -423,6 +473,14 @@ class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
 
 # --- bookings ---------------------------------------------------------------------------------------
 @extend_schema(tags=["bookings"])
+@extend_schema_view(
+    list=operation(
+        "Bookings",
+        "Staff: every booking of the studio (`session_id`, `member_id`, `status`, `payment_type`, `from`/`to` "
+        "on the session's start); a member: their own. By session start, latest first; `upcoming=true`: "
+        "CONFIRMED bookings not started yet, soonest first (a member's coming rides).",
+    )
+)
 class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = BookingSerializer
     filterset_class = BookingFilter
@@ -445,13 +503,30 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         booking = selectors.booking_get(organization=self.organization, booking_id=booking_id)
         return Response(BookingSerializer(booking).data, status=status_code)
 
-    @extend_schema(
+    @operation(
+        "Book a bike",
+        "Member (for themselves) or staff (`member_id`). Payment `AUTO`: All Access for the session's day, "
+        "else credits (the bike's credit cost, 1 without a bike). Staff may make `FREE` comps; "
+        "`FRIEND_PASS` brings a guest on the member's own booking (`host_booking_id`, `guest_name`). "
+        "Send an `Idempotency-Key` to retry safely: the same key and body answer the same booking.",
         request=BookingCreateSerializer,
         responses={201: BookingSerializer},
-        parameters=[
-            OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, description="Retry safely (DOMAIN.md 12)."
-            )
+        parameters=[IDEMPOTENCY_KEY],
+        errors=[
+            (403, ["permission_denied"]),
+            (404, ["not_found"]),
+            (
+                409,
+                [
+                    *BOOKING_REFUSALS,
+                    "seat_unavailable",
+                    "seat_taken",
+                    "session_full",
+                    "friend_pass_unavailable",
+                    "host_booking_required",
+                    "idempotency_key_reused",
+                ],
+            ),
         ],
     )
     def create(self, request):
@@ -491,13 +566,22 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         # (a test compares them).
         return Response(BookingSerializer(booking).data, status=status.HTTP_201_CREATED)
 
+    @operation("One booking", "Staff, or the member whose booking it is (another's answers 404).")
     def retrieve(self, request, pk=None):
         booking = self.get_queryset().filter(pk=pk).first()
         if booking is None:
             raise NotFound("No such booking.")
         return Response(BookingSerializer(booking).data)
 
-    @extend_schema(request=BookingCancelSerializer, responses={200: BookingSerializer})
+    @operation(
+        "Cancel a booking",
+        "Staff, or the member whose booking it is. On time (before the cancellation window) everything "
+        "that paid goes back; late, nothing does (`LATE_CANCELLED`). Staff may pass `refund` to decide. "
+        "A booking that is not CONFIRMED: 409 `invalid_state`.",
+        request=BookingCancelSerializer,
+        responses={200: BookingSerializer},
+        errors=[(409, ["invalid_state"])],
+    )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """Cancel; on time (cancellation window) everything that paid goes back, late nothing does.
@@ -515,38 +599,27 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(booking.pk)
 
-    @extend_schema(
-        summary="Check a rider in",
-        description="Staff or the session's instructor check a confirmed booking in, inside the "
+    @operation(
+        "Check a rider in",
+        "Staff or the session's instructor check a confirmed booking in, inside the "
         "check-in window: from `check_in_opens_minutes` before the start until the no-show time "
         "(`ends_at + no_show_grace_minutes`). Checking in twice changes nothing.",
         request=None,
-        responses={
-            200: BookingSerializer,
-            404: OpenApiResponse(description="`not_found`: no such booking in this studio."),
-            409: OpenApiResponse(
-                description="`check_in_not_open`: outside the check-in window; "
-                "`invalid_state`: the booking is not confirmed (cancelled, no-show, completed)."
-            ),
-        },
+        responses={200: BookingSerializer},
+        errors=[(409, ["check_in_not_open", "invalid_state"])],
     )
     @action(detail=True, methods=["post"], url_path="check-in")
     def check_in(self, request, pk=None):
         booking = services.booking_check_in(organization=self.organization, booking_id=pk, performed_by=request.user)
         return self._render(booking.pk)
 
-    @extend_schema(
-        summary="Undo a check-in",
-        description="Staff or the session's instructor undo a check-in made by mistake, until "
+    @operation(
+        "Undo a check-in",
+        "Staff or the session's instructor undo a check-in made by mistake, until "
         "the session is closed; the booking answers with `checked_in_at` null.",
         request=None,
-        responses={
-            200: BookingSerializer,
-            404: OpenApiResponse(description="`not_found`: no such booking in this studio."),
-            409: OpenApiResponse(
-                description="`invalid_state`: the booking is not checked in, or its session is closed."
-            ),
-        },
+        responses={200: BookingSerializer},
+        errors=[(409, ["invalid_state"])],
     )
     @action(detail=True, methods=["post"], url_path="undo-check-in")
     def undo_check_in(self, request, pk=None):
@@ -555,7 +628,14 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(booking.pk)
 
-    @extend_schema(request=None, responses={200: BookingSerializer})
+    @operation(
+        "Mark a no-show",
+        "Staff. A confirmed booking whose rider did not come; what paid for it stays spent. "
+        "Not CONFIRMED: 409 `invalid_state`.",
+        request=None,
+        responses={200: BookingSerializer},
+        errors=[(409, ["invalid_state"])],
+    )
     @action(detail=True, methods=["post"], url_path="no-show")
     def no_show(self, request, pk=None):
         booking = services.booking_mark_no_show(
@@ -565,6 +645,12 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
 
 
 @extend_schema(tags=["members"], parameters=[ORGANIZATION_HEADER])
+@extend_schema_view(
+    get=operation(
+        "A member's bookings",
+        "Staff, or the member themself (another member: 404). Filters and order as `GET /api/bookings`.",
+    )
+)
 class MemberBookingsView(TenantMixin, generics.ListAPIView):
     """GET /api/members/{id}/bookings: the member's bookings (staff, or the member themself)."""
 
@@ -579,8 +665,14 @@ class MemberBookingsView(TenantMixin, generics.ListAPIView):
         return queryset.filter(member=member_for_caller(self.tenant, self.kwargs["member_id"]))
 
 
-@extend_schema(
-    tags=["packages"], parameters=[ORGANIZATION_HEADER], responses={200: AllAccessUsageSerializer(many=True)}
+@extend_schema(tags=["packages"], parameters=[ORGANIZATION_HEADER])
+@extend_schema_view(
+    get=operation(
+        "The days an All Access was ridden",
+        "Staff, or the member whose redemption it is. A plain array (at most all_access_days x "
+        "daily_ride_limit rows), by date.",
+        responses={200: AllAccessUsageSerializer(many=True)},
+    )
 )
 class RedemptionAllAccessUsageView(TenantMixin, APIView):
     """GET /api/redemptions/{id}/all-access-usage: the days an All Access was ridden (a plain list,

@@ -55,7 +55,7 @@ class InstructorSerializer(serializers.ModelSerializer):
         model = Instructor
         fields = ["id", "name", "bio", "is_active"]
         read_only_fields = ["id"]
-        extra_kwargs = {"bio": {"max_length": LONG_TEXT_MAX_LENGTH}}
+        extra_kwargs = {"bio": {"max_length": LONG_TEXT_MAX_LENGTH}, "is_active": {"default": True}}
 
 
 class SeatSerializer(serializers.ModelSerializer):

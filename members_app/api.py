@@ -2,7 +2,7 @@
 
 import uuid
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import Throttled
@@ -30,6 +30,7 @@ from members_app.serializers import (
 from members_app.services import accounts
 from spinning.errors import NotFound
 from spinning.permissions import IsAdminRole, IsMemberOrStaff, IsStaff, Public
+from spinning.schema import operation
 from spinning.tenancy import Tenant, resolve_tenant
 from spinning.throttling import RegistrationThrottle, login_failure_keys, login_failures
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
@@ -57,27 +58,17 @@ class RegisterView(TenantMixin, APIView):
     authentication_classes: list = []
     throttle_classes = [RegistrationThrottle]
 
-    @extend_schema(
-        summary="Register: join the studio as a member",
-        description=(
+    @operation(
+        "Register: join the studio as a member",
+        (
             "Creates the person (or adds an existing one, with the right password, as a member) and "
             "returns a token for the member apps. Throttled per client address "
             "(`THROTTLE_REGISTRATION`)."
         ),
         request=RegisterSerializer,
-        responses={
-            201: RegisterResponseSerializer,
-            400: OpenApiResponse(description="`validation_error`, `organization_required`."),
-            409: OpenApiResponse(
-                description="`email_taken` (the email has an account and the password is not its own), `member_exists`."
-            ),
-            429: OpenApiResponse(
-                description="`throttled`: too many registrations from this address, or too many wrong "
-                "passwords for this email or address; `Retry-After` says when to retry."
-            ),
-        },
+        responses={201: RegisterResponseSerializer},
         parameters=[ORGANIZATION_HEADER],
-        auth=[],
+        errors=[(409, ["email_taken", "member_exists"])],
     )
     def post(self, request):
         """Join the X-Organization studio as a member; returns a token for the member apps."""
@@ -101,6 +92,14 @@ class RegisterView(TenantMixin, APIView):
 
 
 @extend_schema(tags=["members"])
+@extend_schema_view(
+    list=operation(
+        "Members",
+        "Staff. `q` finds by name, email or phone (Turkish letters folded); `status`, `has_all_access`, "
+        "`is_elite_member` filter.",
+    ),
+    retrieve=operation("One member", "Staff, or the member themself (another member: 404)."),
+)
 class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = MemberSerializer
     filterset_class = MemberFilter
@@ -114,7 +113,14 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     def get_queryset(self):
         return selectors.member_list(organization=self.organization)
 
-    @extend_schema(request=MemberCreateSerializer, responses={201: MemberSerializer})
+    @operation(
+        "Add a member",
+        "Staff. For an email that already has an account the answer is the same as for a new person "
+        "(what staff typed); nothing of the account is read or changed.",
+        request=MemberCreateSerializer,
+        responses={201: MemberSerializer},
+        errors=[(409, ["member_exists"])],
+    )
     def create(self, request):
         """Staff add a member; for an email that already has an account the answer is the same as
         for a new person (what staff typed), and nothing of the account is read or changed."""
@@ -128,7 +134,12 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     def retrieve(self, request, pk=None):
         return Response(MemberSerializer(member_for_caller(self.tenant, pk)).data)
 
-    @extend_schema(request=MemberUpdateSerializer, responses={200: MemberSerializer})
+    @operation(
+        "Change a member",
+        "Staff: names, phone, language and status of this studio's record (the person's login is theirs).",
+        request=MemberUpdateSerializer,
+        responses={200: MemberSerializer},
+    )
     def partial_update(self, request, pk=None):
         serializer = MemberUpdateSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
@@ -138,13 +149,20 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return Response(MemberSerializer(member).data)
 
-    @extend_schema(methods=["GET"], responses={200: MemberSerializer}, summary="The caller's member record")
-    @extend_schema(
+    @operation(
+        "The caller's member record",
+        "The caller's member record in the chosen studio (404 when they are not a member there).",
+        methods=["GET"],
+        responses={200: MemberSerializer},
+        errors=[(404, ["not_found"])],
+    )
+    @operation(
+        "Change the caller's own language",
+        "A member may change only their `language` (null = the studio's); other fields are 400.",
         methods=["PATCH"],
         request=MemberSelfUpdateSerializer,
         responses={200: MemberSerializer},
-        summary="Change the caller's own language",
-        description="A member may change only their `language` (null = the studio's); other fields are 400.",
+        errors=[(404, ["not_found"])],
     )
     @action(detail=False, methods=["get", "patch"])
     def me(self, request):
@@ -159,7 +177,12 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
             )
         return Response(MemberSerializer(member).data)
 
-    @extend_schema(responses={200: CreditTransactionSerializer(many=True)})
+    @operation(
+        "A member's ledger",
+        "Staff, or the member themself. Every credit movement, newest first (rows written together in "
+        "the order they were written), with the balance before and after.",
+        responses={200: CreditTransactionSerializer(many=True)},
+    )
     @action(detail=True, methods=["get"], url_path="credit-transactions")
     def credit_transactions(self, request, pk=None):
         """The member's ledger, newest first."""
@@ -168,11 +191,11 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(CreditTransactionSerializer(page, many=True).data)
 
-    @extend_schema(
-        responses={200: NotificationSerializer(many=True)},
-        summary="The member's messages",
-        description="Emails sent or queued for the member, newest first (staff; a member their own). "
+    @operation(
+        "The member's messages",
+        "Emails sent or queued for the member, newest first (staff; a member their own). "
         "Staff also see the studio's own copy of the member's purchase requests.",
+        responses={200: NotificationSerializer(many=True)},
     )
     @action(detail=True, methods=["get"])
     def notifications(self, request, pk=None):
@@ -181,7 +204,14 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
         page = self.paginate_queryset(queryset)
         return self.get_paginated_response(NotificationSerializer(page, many=True).data)
 
-    @extend_schema(request=CreditAdjustmentSerializer, responses={201: CreditTransactionSerializer})
+    @operation(
+        "Add or deduct credits by hand",
+        "Staff. A positive `amount` adds a lot (expiring at `expires_at` if given); a negative one takes "
+        "from the soonest-expiring lots; below zero: 409 `insufficient_credits`.",
+        request=CreditAdjustmentSerializer,
+        responses={201: CreditTransactionSerializer},
+        errors=[(409, ["insufficient_credits"])],
+    )
     @action(detail=True, methods=["post"], url_path="credit-adjustments")
     def credit_adjustments(self, request, pk=None):
         """Staff add or deduct credits by hand; a deduct below zero is refused (insufficient_credits)."""
@@ -201,11 +231,20 @@ class OrganizationView(APIView):
             return [Public()]
         return [IsAdminRole()]
 
-    @extend_schema(responses={200: OrganizationSerializer}, auth=[])
+    @operation(
+        "The studio",
+        "Public (send `X-Organization`): its name, time zone, currency, credit price and booking policy.",
+        responses={200: OrganizationSerializer},
+    )
     def get(self, request):
         return Response(OrganizationSerializer(resolve_tenant(request).organization).data)
 
-    @extend_schema(request=OrganizationUpdateSerializer, responses={200: OrganizationSerializer})
+    @operation(
+        "Change the studio's settings",
+        "Staff ADMIN. Any field but the slug; a `credit_price` change is kept in the price history with `reason`.",
+        request=OrganizationUpdateSerializer,
+        responses={200: OrganizationSerializer},
+    )
     def patch(self, request):
         """ADMIN changes studio settings; a credit_price change is kept in the price history with `reason`."""
         tenant = resolve_tenant(request)
@@ -220,6 +259,7 @@ class OrganizationView(APIView):
 
 
 @extend_schema(tags=["organization"])
+@extend_schema_view(list=operation("Credit price history", "Staff. Every change of the credit price, newest first."))
 class PriceHistoryViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = PriceHistorySerializer
     permission_classes = [IsStaff]

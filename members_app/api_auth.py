@@ -22,6 +22,7 @@ from members_app.serializers import (
     TokenResponseSerializer,
 )
 from members_app.services import accounts
+from spinning.schema import operation
 from spinning.throttling import PasswordResetEmailThrottle, PasswordResetThrottle, login_failure_keys, login_failures
 
 THROTTLED = OpenApiResponse(description="`throttled`: too many attempts; `Retry-After` says when to retry.")
@@ -36,7 +37,7 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(
+    @operation(
         summary="Log in: exchange email and password for a token",
         description=(
             "Returns a new token for `Authorization: Bearer <token>`, valid in every studio the person "
@@ -51,7 +52,7 @@ class TokenView(APIView):
             400: OpenApiResponse(description="`invalid_credentials` (wrong email or password), `validation_error`."),
             429: THROTTLED,
         },
-        auth=[],
+        errors=[(400, ["invalid_credentials"]), (429, ["throttled"])],
     )
     def post(self, request):
         serializer = TokenRequestSerializer(data=request.data)
@@ -73,7 +74,7 @@ class TokenView(APIView):
 class LogoutView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
+    @operation(
         summary="Log out: revoke the token in use",
         description=(
             "The token of this request answers 401 from then on; the person's other tokens keep "
@@ -94,7 +95,7 @@ class LogoutView(APIView):
 class PasswordChangeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(
+    @operation(
         summary="Change the password",
         description=(
             "Needs the current password. Every token of the person is revoked (other devices log "
@@ -109,6 +110,7 @@ class PasswordChangeView(APIView):
             ),
             401: OpenApiResponse(description="`not_authenticated`, `authentication_failed`."),
         },
+        errors=[(400, ["invalid_credentials"])],
     )
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
@@ -123,7 +125,7 @@ class PasswordResetView(APIView):
     authentication_classes: list = []
     throttle_classes = [PasswordResetThrottle, PasswordResetEmailThrottle]
 
-    @extend_schema(
+    @operation(
         summary="Ask for a password reset link",
         description=(
             "Always 202 with the same body, whether or not the email has an account. If it has, the "
@@ -139,7 +141,6 @@ class PasswordResetView(APIView):
             400: OpenApiResponse(description="`validation_error`."),
             429: THROTTLED,
         },
-        auth=[],
     )
     def post(self, request):
         serializer = PasswordResetSerializer(data=request.data)
@@ -156,7 +157,7 @@ class PasswordResetConfirmView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(
+    @operation(
         summary="Set a new password from a reset link",
         description=(
             "Takes `uid` and `token` from the link and the new password. Every token of the person is "
@@ -170,7 +171,7 @@ class PasswordResetConfirmView(APIView):
                 "(e.g. a weak password, in `fields.new_password`)."
             ),
         },
-        auth=[],
+        errors=[(400, ["invalid_token"])],
     )
     def post(self, request):
         serializer = PasswordResetConfirmSerializer(data=request.data)

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from members_app.models import Notification
 from members_app.notifications import notification_resend
 from spinning.permissions import IsStaff
+from spinning.schema import operation
 from spinning.views import TenantViewSet
 
 
@@ -65,12 +66,13 @@ class NotificationViewSet(mixins.ListModelMixin, TenantViewSet):
     def list(self, request, *args, **kwargs):
         return super().list(request, *args, **kwargs)
 
-    @extend_schema(
+    @operation(
         request=None,
         responses={200: NotificationSerializer},
         summary="Send a failed message again",
         description="Staff: a FAILED message is queued again with a fresh count of attempts and delivered "
         "after this request; any other state answers 409 `invalid_state`.",
+        errors=[(409, ["invalid_state"])],
     )
     @action(detail=True, methods=["post"])
     def resend(self, request, pk=None):

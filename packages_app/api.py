@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -34,17 +34,11 @@ from packages_app.serializers import (
 from spinning import clock
 from spinning.errors import Invalid, NotFound
 from spinning.permissions import IsMemberOrStaff, IsStaff, PublicReadAdminWrite, StaffWriteAdminOnly
+from spinning.schema import IDEMPOTENCY_KEY, operation
 from spinning.tenancy import Tenant, resolve_tenant
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    name="Idempotency-Key",
-    type=str,
-    location=OpenApiParameter.HEADER,
-    required=False,
-    description="A repeat with the same key and body returns the first redemption; another body: 409.",
-)
 
 
 class CouponGuessThrottle(SimpleRateThrottle):
@@ -82,6 +76,18 @@ def buyer_for_caller(tenant: Tenant, member_id, *, required: bool) -> tuple[Memb
     return tenant.member, False
 
 
+COUPON_REFUSALS = [
+    "coupon_inactive",
+    "coupon_not_yet_valid",
+    "coupon_expired",
+    "coupon_not_applicable",
+    "coupon_exhausted",
+    "coupon_member_limit",
+    "coupon_first_purchase_only",
+]
+SALE_REFUSALS = [(403, ["permission_denied"]), (404, ["package_not_found", "coupon_not_found", "not_found"])]
+
+
 @extend_schema(tags=["packages"])
 class PackageViewSet(TenantViewSet):
     serializer_class = PackageSerializer
@@ -117,12 +123,10 @@ class PackageViewSet(TenantViewSet):
     def _render(self, package, status_code=status.HTTP_200_OK):
         return Response(PackageSerializer(package, context=self.get_serializer_context()).data, status=status_code)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("type", str, description="Staff only."),
-            OpenApiParameter("is_active", bool, description="Staff only."),
-        ],
-        auth=[],
+    @operation(
+        "Packages for sale",
+        "Public (send `X-Organization`): active packages inside their sale window, by display order. Staff "
+        "see every package and may filter (`type`, `is_active`; ignored for anyone else).",
     )
     def list(self, request):
         """Active packages inside their sale window, by display order; staff see all."""
@@ -131,11 +135,17 @@ class PackageViewSet(TenantViewSet):
             PackageSerializer(page, many=True, context=self.get_serializer_context()).data
         )
 
-    @extend_schema(auth=[])
+    @operation("One package", "Public.", errors=[(404, ["package_not_found"])])
     def retrieve(self, request, pk=None):
         return self._render(selectors.package_get(organization=self.organization, package_id=pk))
 
-    @extend_schema(request=PackageWriteSerializer, responses={201: PackageSerializer})
+    @operation(
+        "Create a package",
+        "Staff ADMIN. `credits` > 0 for SINGLE_RIDE (= 1), CREDIT_PACK and ELITE_30, absent for ALL_ACCESS "
+        "(which needs `all_access_days`); `code` unique in the studio; `benefits` from the known set.",
+        request=PackageWriteSerializer,
+        responses={201: PackageSerializer},
+    )
     def create(self, request):
         serializer = PackageWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -144,7 +154,13 @@ class PackageViewSet(TenantViewSet):
         )
         return self._render(package, status.HTTP_201_CREATED)
 
-    @extend_schema(request=PackageWriteSerializer, responses={200: PackageSerializer})
+    @operation(
+        "Change a package",
+        "Staff ADMIN. Only the fields sent change; the rules of create hold for the result.",
+        request=PackageWriteSerializer,
+        responses={200: PackageSerializer},
+        errors=[(404, ["package_not_found"])],
+    )
     def partial_update(self, request, pk=None):
         selectors.package_get(organization=self.organization, package_id=pk)
         serializer = PackageWriteSerializer(data=request.data, partial=True)
@@ -154,13 +170,26 @@ class PackageViewSet(TenantViewSet):
         )
         return self._render(package)
 
-    @extend_schema(responses={204: None})
+    @operation(
+        "Delete a package",
+        "Staff ADMIN. A package ever redeemed, or named by a coupon, is never deleted: 409 `package_in_use` "
+        "(deactivate it instead).",
+        responses={204: None},
+        errors=[(404, ["package_not_found"]), (409, ["package_in_use"])],
+    )
     def destroy(self, request, pk=None):
         """A redeemed package is never deleted: 409 package_in_use (deactivate it)."""
         services.package_delete(organization=self.organization, package_id=pk, performed_by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(request=QuoteRequestSerializer, responses={200: QuoteSerializer})
+    @operation(
+        "Price a purchase",
+        "Member, or staff for `member_id`. The price with the coupon applied, with the same checks as a "
+        "sale; changes nothing.",
+        request=QuoteRequestSerializer,
+        responses={200: QuoteSerializer},
+        errors=[*SALE_REFUSALS, (409, ["package_unavailable", "member_inactive", *COUPON_REFUSALS])],
+    )
     @action(detail=False, methods=["post"])
     def quote(self, request):
         """Price preview with the same checks as a sale; no side effect."""
@@ -176,8 +205,18 @@ class PackageViewSet(TenantViewSet):
         )
         return Response(QuoteSerializer(quote).data)
 
-    @extend_schema(
-        request=RedeemRequestSerializer, responses={201: RedemptionSerializer}, parameters=[IDEMPOTENCY_HEADER]
+    @operation(
+        "Buy a package (member) or record a sale (staff)",
+        "A member asks to buy: the redemption is PENDING until staff confirm the payment. Staff record a "
+        "sale for `member_id`: ACTIVE, credits or pass granted now (`starts_on`: a later All Access start). "
+        "Send an `Idempotency-Key` to retry safely.",
+        request=RedeemRequestSerializer,
+        responses={201: RedemptionSerializer},
+        parameters=[IDEMPOTENCY_KEY],
+        errors=[
+            *SALE_REFUSALS,
+            (409, ["package_unavailable", "member_inactive", *COUPON_REFUSALS, "idempotency_key_reused"]),
+        ],
     )
     @action(detail=False, methods=["post"])
     def redeem(self, request):
@@ -232,14 +271,21 @@ class CouponViewSet(TenantViewSet):
             return selectors.Coupon.objects.none()
         return selectors.coupon_list(organization=self.organization)
 
+    @operation("Coupons", "Staff. Filters: `is_active`, `coupon_type`.")
     def list(self, request):
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
         return self.get_paginated_response(CouponSerializer(page, many=True).data)
 
+    @operation("One coupon", "Staff.", errors=[(404, ["coupon_not_found"])])
     def retrieve(self, request, pk=None):
         return Response(CouponSerializer(selectors.coupon_by_id(organization=self.organization, coupon_id=pk)).data)
 
-    @extend_schema(request=CouponWriteSerializer, responses={201: CouponSerializer})
+    @operation(
+        "Create a coupon",
+        "Staff ADMIN. Codes are unique in the studio, case-insensitively.",
+        request=CouponWriteSerializer,
+        responses={201: CouponSerializer},
+    )
     def create(self, request):
         serializer = CouponWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -249,7 +295,13 @@ class CouponViewSet(TenantViewSet):
         coupon = selectors.coupon_by_id(organization=self.organization, coupon_id=coupon.pk)
         return Response(CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=CouponWriteSerializer, responses={200: CouponSerializer})
+    @operation(
+        "Change a coupon",
+        "Staff ADMIN. Only the fields sent change.",
+        request=CouponWriteSerializer,
+        responses={200: CouponSerializer},
+        errors=[(404, ["coupon_not_found"])],
+    )
     def partial_update(self, request, pk=None):
         selectors.coupon_by_id(organization=self.organization, coupon_id=pk)
         serializer = CouponWriteSerializer(data=request.data, partial=True)
@@ -259,13 +311,24 @@ class CouponViewSet(TenantViewSet):
         )
         return Response(CouponSerializer(selectors.coupon_by_id(organization=self.organization, coupon_id=pk)).data)
 
-    @extend_schema(responses={204: None})
+    @operation(
+        "Delete a coupon",
+        "Staff ADMIN. A coupon any redemption used is never deleted: 409 `coupon_in_use` (deactivate it).",
+        responses={204: None},
+        errors=[(404, ["coupon_not_found"]), (409, ["coupon_in_use"])],
+    )
     def destroy(self, request, pk=None):
         """A used coupon is never deleted: 409 coupon_in_use (deactivate it)."""
         services.coupon_delete(organization=self.organization, coupon_id=pk, performed_by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses={200: CouponLookupSerializer})
+    @operation(
+        "Look a coupon up by its code",
+        "Member or staff; case-insensitive; throttled. Staff get the coupon; a member gets its public part "
+        "only while they could use it, else 404 `coupon_not_found`.",
+        responses={200: CouponLookupSerializer},
+        errors=[(404, ["coupon_not_found"])],
+    )
     @action(detail=False, methods=["get"], url_path=r"code/(?P<code>[^/]+)")
     def by_code(self, request, code=None):
         """Case-insensitive. Staff get the coupon; a member gets its public part only while they
@@ -279,6 +342,13 @@ class CouponViewSet(TenantViewSet):
 
 
 @extend_schema(tags=["redemptions"])
+@extend_schema_view(
+    list=operation(
+        "Redemptions",
+        "Staff: every redemption (`status`, `member_id`, `package_id`, `coupon_id`, `redemption_type`, "
+        "`redeemed_from`, `redeemed_to`); a member: their own.",
+    )
+)
 class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
     serializer_class = RedemptionSerializer
     filterset_class = RedemptionFilter
@@ -296,6 +366,11 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
             return selectors.redemption_list(organization=self.organization)
         return selectors.redemption_list_for_member(organization=self.organization, member=self.tenant.member)
 
+    @operation(
+        "One redemption",
+        "Staff, or the member whose redemption it is.",
+        errors=[(404, ["redemption_not_found"])],
+    )
     def retrieve(self, request, pk=None):
         member = None if self.tenant.is_staff else self.tenant.member
         redemption = selectors.redemption_get(organization=self.organization, redemption_id=pk, member=member)
@@ -305,7 +380,14 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
         fresh = selectors.redemption_get(organization=self.organization, redemption_id=redemption.pk)
         return Response(RedemptionSerializer(fresh).data)
 
-    @extend_schema(request=ConfirmRequestSerializer, responses={200: RedemptionSerializer})
+    @operation(
+        "Confirm a purchase request",
+        "Staff. PENDING -> ACTIVE: payment received, credits or pass granted now (`starts_on`: a later All "
+        "Access start). Not PENDING: 409 `invalid_state`.",
+        request=ConfirmRequestSerializer,
+        responses={200: RedemptionSerializer},
+        errors=[(404, ["redemption_not_found"]), (409, ["invalid_state"])],
+    )
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
         """PENDING -> ACTIVE: payment received, grant now (staff may choose an All Access start day)."""
@@ -319,7 +401,13 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(redemption)
 
-    @extend_schema(request=CancelRequestSerializer, responses={200: RedemptionSerializer})
+    @operation(
+        "Reject a purchase request",
+        "Staff. PENDING -> CANCELLED; the coupon use comes back. Not PENDING: 409 `invalid_state`.",
+        request=CancelRequestSerializer,
+        responses={200: RedemptionSerializer},
+        errors=[(404, ["redemption_not_found"]), (409, ["invalid_state"])],
+    )
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         """PENDING -> CANCELLED; the coupon use comes back."""
@@ -333,9 +421,9 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
         )
         return self._render(redemption)
 
-    @extend_schema(
-        summary="Cancel (refund) an ACTIVE redemption, or preview it",
-        description=(
+    @operation(
+        "Cancel (refund) an ACTIVE redemption, or preview it",
+        (
             "ACTIVE -> CANCELLED (DOMAIN.md 5): its remaining credits are removed and its lots closed "
             "for good, its All Access ends from today on, its friend pass is void, and the member's "
             "bookings on sessions not yet started that it paid for are cancelled giving nothing back. "
@@ -344,6 +432,7 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
         ),
         request=RedemptionCancelRequestSerializer,
         responses={200: RedemptionCancelSerializer},
+        errors=[(404, ["redemption_not_found"]), (409, ["invalid_state"])],
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
@@ -361,6 +450,12 @@ class RedemptionViewSet(mixins.ListModelMixin, TenantViewSet):
 
 
 @extend_schema(tags=["members"], parameters=[ORGANIZATION_HEADER])
+@extend_schema_view(
+    get=operation(
+        "A member's redemptions",
+        "Staff, or the member themself (another member: 404). Filters as `GET /api/redemptions`.",
+    )
+)
 class MemberRedemptionList(TenantMixin, generics.ListAPIView):
     """GET /api/members/{id}/redemptions: staff, or the member themself."""
 

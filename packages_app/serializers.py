@@ -6,7 +6,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from packages_app.models import Coupon, Package, Redemption
+from packages_app.models import BENEFITS, Coupon, Package, Redemption
 from packages_app.pricing import package_pricing
 from spinning import clock
 from spinning.limits import LONG_TEXT_MAX_LENGTH
@@ -18,10 +18,20 @@ def _money_or_none(value) -> str | None:
     return None if value is None else f"{value:.2f}"
 
 
+MONEY_OR_NULL = {"type": ["string", "null"], "format": "decimal", "pattern": r"^-?\d{0,10}(?:\.\d{0,2})?$"}
+BENEFITS_SCHEMA = {"type": "array", "items": {"type": "string", "enum": list(BENEFITS)}, "maxItems": 10}
+
+
+@extend_schema_field(BENEFITS_SCHEMA)
+class BenefitsField(serializers.ListField):
+    """A package's benefits: any of BENEFITS (the services refuse others)."""
+
+
 class PackageSerializer(serializers.ModelSerializer):
     """Package with the calculated pricing; `organization` comes from the serializer context."""
 
     currency = serializers.SerializerMethodField()
+    benefits = BenefitsField(read_only=True)
     price_per_credit = serializers.SerializerMethodField()
     base_price = serializers.SerializerMethodField()
     discount_amount = serializers.SerializerMethodField()
@@ -66,16 +76,20 @@ class PackageSerializer(serializers.ModelSerializer):
     def get_currency(self, obj) -> str:
         return self.context["organization"].currency
 
-    def get_price_per_credit(self, obj) -> str | None:
+    @extend_schema_field(MONEY_OR_NULL)
+    def get_price_per_credit(self, obj):
         return _money_or_none(self._pricing(obj).price_per_credit)
 
-    def get_base_price(self, obj) -> str | None:
+    @extend_schema_field(MONEY_OR_NULL)
+    def get_base_price(self, obj):
         return _money_or_none(self._pricing(obj).base_price)
 
-    def get_discount_amount(self, obj) -> str | None:
+    @extend_schema_field(MONEY_OR_NULL)
+    def get_discount_amount(self, obj):
         return _money_or_none(self._pricing(obj).discount_amount)
 
-    def get_discount_percentage(self, obj) -> str | None:
+    @extend_schema_field(MONEY_OR_NULL)
+    def get_discount_percentage(self, obj):
         return _money_or_none(self._pricing(obj).discount_percentage)
 
 
@@ -89,14 +103,15 @@ class PackageWriteSerializer(serializers.Serializer):
     price = serializers.DecimalField(**MONEY)
     credits = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100000)
     all_access_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=3660)
-    daily_ride_limit = serializers.IntegerField(required=False, min_value=0, max_value=100)
+    daily_ride_limit = serializers.IntegerField(required=False, default=1, min_value=0, max_value=100)
     credit_validity_days = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=3660)
-    friend_pass_days = serializers.IntegerField(required=False, min_value=0, max_value=3660)
-    benefits = serializers.ListField(child=serializers.CharField(max_length=64), required=False, max_length=10)
+    friend_pass_days = serializers.IntegerField(required=False, default=30, min_value=0, max_value=3660)
+    benefits = BenefitsField(child=serializers.CharField(max_length=64), required=False, max_length=10)
     valid_from = serializers.DateTimeField(required=False, allow_null=True)
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
-    is_active = serializers.BooleanField(required=False)
-    display_order = serializers.IntegerField(required=False, min_value=-100000, max_value=100000)
+    # Defaults are the model's (a PATCH applies none: only the fields sent change).
+    is_active = serializers.BooleanField(required=False, default=True)
+    display_order = serializers.IntegerField(required=False, default=0, min_value=-100000, max_value=100000)
 
 
 class CouponSerializer(serializers.ModelSerializer):
@@ -192,12 +207,12 @@ class CouponWriteSerializer(serializers.Serializer):
     custom_price = serializers.DecimalField(**MONEY, required=False, allow_null=True)
     custom_credits = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100000)
     bonus_credits = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=100000)
-    first_purchase_only = serializers.BooleanField(required=False)
+    first_purchase_only = serializers.BooleanField(required=False, default=False)
     valid_from = serializers.DateTimeField(required=False, allow_null=True)
     valid_until = serializers.DateTimeField(required=False, allow_null=True)
     max_redemptions = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10**9)
     max_redemptions_per_member = serializers.IntegerField(required=False, allow_null=True, min_value=0, max_value=10**6)
-    is_active = serializers.BooleanField(required=False)
+    is_active = serializers.BooleanField(required=False, default=True)
 
 
 class QuoteRequestSerializer(serializers.Serializer):
@@ -220,7 +235,7 @@ class QuoteSerializer(serializers.Serializer):
     currency = serializers.CharField()
     credits = serializers.IntegerField()
     bonus_credits = serializers.IntegerField()
-    redemption_type = serializers.CharField()
+    redemption_type = serializers.ChoiceField(choices=Redemption.Type.choices)
     coupon = CouponRefSerializer(allow_null=True)
 
 
@@ -251,7 +266,7 @@ class PackageRefSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     code = serializers.CharField()
     name = serializers.CharField()
-    type = serializers.CharField()
+    type = serializers.ChoiceField(choices=Package.Type.choices)
 
 
 class CouponCodeRefSerializer(serializers.Serializer):
@@ -262,6 +277,7 @@ class CouponCodeRefSerializer(serializers.Serializer):
 class RedemptionSerializer(serializers.ModelSerializer):
     package = PackageRefSerializer()
     coupon = CouponCodeRefSerializer(allow_null=True)
+    benefits = BenefitsField(read_only=True)
     credits_remaining = serializers.SerializerMethodField()
     friend_pass_available = serializers.SerializerMethodField()
     friend_pass_used = serializers.SerializerMethodField()

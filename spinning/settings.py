@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "knox",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc served from here: the docs work offline
     "members_app",
     "packages_app",
     "bookings_app",
@@ -215,7 +216,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "spinning.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "spinning.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "spinning.schema.SpinningAutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "login_failures": os.environ.get("THROTTLE_LOGIN_FAILURES", "10/min"),
         "registration": os.environ.get("THROTTLE_REGISTRATION", "20/hour"),
@@ -235,12 +236,23 @@ SPECTACULAR_SETTINGS = {
     "Send `X-Organization: <slug>` to pick the studio; authenticate with `Authorization: Bearer <token>`.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # 3.1: nullable fields are `type: [..., "null"]`, which both generators (docs/api-clients.md) read.
+    "OAS_VERSION": "3.1.0",
+    "SERVERS": [{"url": "/", "description": "The host that serves this schema"}],
+    "LICENSE": {"name": "Proprietary"},
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
-    # The `bearerAuth` security scheme comes from spinning.auth.BearerTokenScheme, per operation.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One scheme, Bearer (spinning.auth.BearerTokenScheme); the admin's session cookie also works
+    # on the browsable API, but clients are not meant to use it.
+    "AUTHENTICATION_WHITELIST": ["spinning.auth.BearerTokenAuthentication"],
+    "SECURITY": [],
+    # spinning.schema: error responses per operation, paths without the trailing slash, uuid ids.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "spinning.schema.document_error_responses",
+        "spinning.schema.postprocess",
     ],
     # Stable names for the choice sets that share a field name (status, type, payment_method);
     # without them the schema gets hashed names (Status463Enum) and `check --deploy` warns (W001).

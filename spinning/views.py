@@ -7,6 +7,7 @@ from rest_framework.decorators import api_view, authentication_classes, permissi
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from spinning.schema import operation
 from spinning.tenancy import Tenant, resolve_tenant
 
 ORGANIZATION_HEADER = OpenApiParameter(
@@ -37,9 +38,20 @@ class TenantViewSet(TenantMixin, viewsets.GenericViewSet):
     pass
 
 
-@extend_schema(
-    responses={200: {"type": "object", "properties": {"status": {"type": "string"}, "database": {"type": "string"}}}},
-    auth=[],
+@operation(
+    "Health",
+    "Liveness and database reachability, for load balancers and monitors. No token, no studio.",
+    responses={
+        200: {
+            "type": "object",
+            "required": ["status", "database"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok"]},
+                "database": {"type": "string", "enum": ["ok"]},
+            },
+        }
+    },
+    errors=[(503, ["service_unavailable"])],
 )
 @api_view(["GET"])
 @authentication_classes([])
