@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from bookings_app import selectors, services
+from bookings_app import selectors, services, timetable_cache
 from bookings_app.filters import BookingFilter, SessionFilter, WaitlistFilter
 from bookings_app.models import Instructor, Location, RideClass, Seat
 from bookings_app.serializers import (
@@ -35,6 +35,7 @@ from bookings_app.serializers import (
     seat_rows,
     session_rows,
     session_values,
+    time_renderer,
 )
 from members_app.api import member_for_caller
 from members_app.idempotency import IdempotentReplay, idempotency_from_request
@@ -275,12 +276,39 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     def list(self, request, *args, **kwargs):
         """The timetable with availability, when booking opens for the caller, and the caller's booking."""
         member = self._member()
-        rows = session_values(self.filter_queryset(self.get_queryset()), member=member)
+        request_key = f"{request.get_host()}|{request.get_full_path()}"
+        page = timetable_cache.shared_page(self.organization.pk, request_key, self._shared_page)
+        rows = page["rows"]
+        mine = timetable_cache.member_ids(member=member, session_ids=[row["id"] for row in rows])
+        # The cached rows say when booking opens for everyone; a priority holder's opens earlier.
+        priority = selectors.member_has_priority(member=member, now=clock.now())
+        organization, render_time = self.organization, time_renderer()
+        personal = []
+        for row, starts_at in zip(rows, page["starts"], strict=True):
+            booking_id, entry_id = mine.get(row["id"], (None, None))
+            row = {**row, "my_booking_id": booking_id, "my_waitlist_entry_id": entry_id}
+            if priority:
+                opens = selectors.booking_opens_at_for(starts_at, organization=organization, priority=True)
+                row["booking_opens_at"] = render_time(opens)
+            personal.append(row)
+        if page["paginated"] is None:
+            return Response(personal)
+        return Response({**page["paginated"], "results": personal})
+
+    def _shared_page(self) -> dict:
+        """What every caller of this page sees alike (timetable_cache): the rows as anyone but a
+        priority holder sees them, without the caller's own ids, and the page's links."""
+        rows = session_values(self.filter_queryset(self.get_queryset_shared()), member=None)
         page = self.paginate_queryset(rows)
-        rendered = session_rows(page if page is not None else rows, opens_at=self._opens_at(member))
-        if page is None:
-            return Response(rendered)
-        return self.get_paginated_response(rendered)
+        shown = page if page is not None else list(rows)
+        rendered = session_rows(shown, opens_at=self._opens_at(None))
+        paginated = None
+        if page is not None:
+            paginated = {k: v for k, v in self.get_paginated_response([]).data.items() if k != "results"}
+        return {"rows": rendered, "starts": [row["starts_at"] for row in shown], "paginated": paginated}
+
+    def get_queryset_shared(self):
+        return selectors.session_list(organization=self.organization, member=None)
 
     def _detail(self, pk, status_code=status.HTTP_200_OK):
         """The timetable row of one session (the list's renderer) with its seat map."""

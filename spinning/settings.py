@@ -284,6 +284,11 @@ if os.environ.get("REDIS_URL"):
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
     }
 
+# The timetable's shared part in the default cache, dropped on the commit of any change
+# (bookings_app/timetable_cache.py); entries also expire after TIMETABLE_CACHE_SECONDS.
+TIMETABLE_CACHE = os.environ.get("TIMETABLE_CACHE", "1") == "1"
+TIMETABLE_CACHE_SECONDS = int(os.environ.get("TIMETABLE_CACHE_SECONDS", "30"))
+
 # Tokens (django-rest-knox): only a SHA-512 digest is stored; a token expires after
 # TOKEN_TTL_DAYS without use. Every use pushes the expiry out again, but the row is written at
 # most once per TOKEN_REFRESH_SECONDS (so the booking path does not write on every request).

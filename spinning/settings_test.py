@@ -16,3 +16,6 @@ WHITENOISE_AUTOREFRESH = True
 # locmem backend collects them in mail.outbox); a test that wants the other modes sets them.
 NOTIFY_DELIVERY = "inline"
 CELERY_BROKER_URL = ""
+# Tests run inside a transaction that never commits, so the timetable cache's version would never
+# move: it is off here and on in bookings_app/tests/test_timetable_cache.py (committed transactions).
+TIMETABLE_CACHE = False

@@ -11,6 +11,7 @@ from bookings_app.errors import CheckInNotOpen
 from bookings_app.models import AllAccessUsage, Booking, Session
 from bookings_app.services._common import CONFIRMED
 from bookings_app.services.notices import Kind, notify_bookings
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import log_action
 from members_app.models import Organization, User
 from spinning import clock, locking
@@ -171,6 +172,7 @@ def sessions_close(*, organization: Organization | None = None, now: datetime | 
             Booking.objects.filter(pk__in=completed).update(status=Booking.Status.COMPLETED)
             _mark_no_shows(no_shows, organization=candidate.organization, now=now)
             Session.objects.filter(pk=session.pk).update(status=Session.Status.COMPLETED)
+            timetable_changed(candidate.organization_id)
             report.closed.append(
                 SessionClosed(
                     session_id=session.pk,

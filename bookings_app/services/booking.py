@@ -41,6 +41,7 @@ from bookings_app.services._common import (
     _settle,
 )
 from bookings_app.services.notices import Kind, notify_booking_created
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
@@ -420,6 +421,7 @@ def _booking_create(
     ):
         raise SessionFull()
     session.booked_count += 1
+    timetable_changed(organization.pk)
     booking = Booking(
         id=uuid.uuid4(),
         organization=organization,

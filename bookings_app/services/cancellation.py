@@ -21,6 +21,7 @@ from bookings_app.services._common import (
 )
 from bookings_app.services.notices import Kind, notify_bookings
 from bookings_app.services.waitlist import waitlist_expire_for_session, waitlist_promote_on_commit
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import log_action
 from members_app.models import CreditTransaction, Member, Organization, User
 from members_app.services import credits_refund_booking, member_lock
@@ -85,6 +86,7 @@ def _cancel_one(
     )
     Session.objects.filter(pk=session.pk, booked_count__gt=0).update(booked_count=F("booked_count") - 1)
     session.booked_count = max(0, session.booked_count - 1)
+    timetable_changed(session.organization_id)
     return refunded
 
 
@@ -297,6 +299,7 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     }
     list(locking.lock(Redemption.objects.filter(pk__in=redemption_ids)))
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
+    timetable_changed(organization.pk)
     if session.status != Session.Status.SCHEDULED:
         raise InvalidState("Only a scheduled session can be cancelled.")
     bookings = list(locking.lock(Booking.objects.filter(refundable, session=session)))

@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 
 from bookings_app.errors import InUse
 from bookings_app.models import Instructor, Location, RideClass
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import Organization, User
 from spinning import locking
@@ -80,6 +81,7 @@ def _update(model, *, organization, pk, fields, data, action, performed_by):
         _save(obj)
         changes = changes_between(before, snapshot(obj, fields))
         if changes:
+            timetable_changed(organization.pk)  # the timetable shows the names
             log_action(
                 organization=organization, actor=performed_by, action=f"{action}.update", obj=obj, changes=changes
             )

@@ -21,6 +21,7 @@ from bookings_app.services._common import (
     _get_in_org,
 )
 from bookings_app.services.waitlist import waitlist_promote_on_commit
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import Organization, User
 from spinning import clock, locking
@@ -282,6 +283,7 @@ def session_insert(
         raise Invalid({"capacity": "A session needs at least one bookable bike."})
     if capacity > bookable:
         raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
+    timetable_changed(organization.pk)
     return Session.objects.create(
         organization=organization,
         ride_class=ride_class,
@@ -333,6 +335,7 @@ def session_update(
             raised = max(0, capacity - session.capacity)
             session.capacity = capacity
         session.save(update_fields=["ride_class", "instructor", "capacity"])
+        timetable_changed(organization.pk)
         changes = changes_between(before, snapshot(session, SESSION_FIELDS))
         if changes:
             log_action(

@@ -42,6 +42,7 @@ from bookings_app.services.booking import (
     resolve_payment_or_refuse,
 )
 from bookings_app.services.notices import Kind, notify_booking_created, notify_waitlist_entries
+from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
 from members_app.models import Organization, User
@@ -142,6 +143,7 @@ def _insert_entry(entry: WaitlistEntry) -> None:
     try:
         with transaction.atomic():
             entry.save(force_insert=True)
+        timetable_changed(entry.organization_id)
     except IntegrityError as exc:
         error = _domain_error_for(exc)
         if error is None:
@@ -180,6 +182,7 @@ def waitlist_leave(
         status = WaitlistEntry.Status.REMOVED if by_staff else WaitlistEntry.Status.LEFT
         if not WaitlistEntry.objects.filter(pk=entry.pk, status=WAITING).update(status=status, updated_at=now):
             raise InvalidState("Only a waiting entry can leave the waitlist.")
+        timetable_changed(entry.organization_id)
         entry.status, entry.updated_at = status, now
         if by_staff:
             log_action(
@@ -284,6 +287,7 @@ def _skip(entry: WaitlistEntry, reason: str, now: datetime, organization: Organi
                 status=WaitlistEntry.Status.SKIPPED, reason=reason, updated_at=now
             )
         )
+        timetable_changed(organization.pk)
         if skipped:
             notify_waitlist_entries(
                 kind=Kind.WAITLIST_SKIPPED,
@@ -420,6 +424,7 @@ def _expire_entries(*, organization: Organization, session_id, now: datetime) ->
     count = WaitlistEntry.objects.filter(pk__in=expired, status=WAITING).update(
         status=WaitlistEntry.Status.EXPIRED, updated_at=now
     )
+    timetable_changed(organization.pk)
     session_cancelled = Session.objects.filter(pk=session_id, status=Session.Status.CANCELLED).exists()
     notify_waitlist_entries(
         kind=Kind.WAITLIST_EXPIRED,

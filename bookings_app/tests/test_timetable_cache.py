@@ -1,0 +1,253 @@
+"""The timetable from the shared cache (bookings_app/timetable_cache.py): the same page for every
+caller but their own ids, dropped on the commit of any change it shows, never stale after a
+booking's commit, never a 500 when the cache fails."""
+
+import threading
+from datetime import datetime
+from unittest import mock
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from bookings_app import services
+from bookings_app.models import LIVE, Booking
+from bookings_app.tests.conftest import IST, NOW
+from bookings_app.tests.factories import elite_30, give_credits, make_layout, make_session
+from members_app.models import StaffRole
+from members_app.tests.factories import MemberFactory, staff_user
+
+URL = "/api/sessions?from=2026-03-02&to=2026-03-08"
+cached = override_settings(TIMETABLE_CACHE=True)
+
+
+def local(day: int, hour: int) -> datetime:
+    return datetime(2026, 3, day, hour, 0, tzinfo=IST)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def rows_by_id(response) -> dict:
+    assert response.status_code == 200, response.content
+    return {row["id"]: row for row in response.json()["results"]}
+
+
+@pytest.fixture
+def week(org):
+    layout = make_layout(org, ["NNN"])
+    return [make_session(org, local(3 + i, 18), layout=layout) for i in range(3)]
+
+
+def book(org, member, session, committed):
+    """A booking whose transaction's on-commit work runs (committed) or never does."""
+    with committed(execute=True):
+        return services.booking_create(organization=org, session_id=session.pk, member_id=member.pk, now=NOW)
+
+
+@pytest.mark.django_db
+@cached
+def test_every_member_gets_the_shared_page_with_their_own_ids(api, org, week, django_capture_on_commit_callbacks):
+    ann, bob = MemberFactory(organization=org), MemberFactory(organization=org)
+    for rider in (ann, bob):
+        give_credits(rider, 5, now=NOW)
+    anns = book(org, ann, week[0], django_capture_on_commit_callbacks)
+    bobs = book(org, bob, week[1], django_capture_on_commit_callbacks)
+
+    as_ann = rows_by_id(api(user=ann.user, org=org).get(URL))  # builds the page
+    bobs_client = api(user=bob.user, org=org)
+    with CaptureQueriesContext(connection) as hit:
+        as_bob = rows_by_id(bobs_client.get(URL))  # served from the cache
+
+    assert as_ann[str(week[0].pk)]["my_booking_id"] == str(anns.pk)
+    assert as_ann[str(week[1].pk)]["my_booking_id"] is None
+    assert as_bob[str(week[1].pk)]["my_booking_id"] == str(bobs.pk)
+    assert as_bob[str(week[0].pk)]["my_booking_id"] is None
+    for rows in (as_ann, as_bob):
+        assert [rows[str(s.pk)]["booked_count"] for s in week] == [1, 1, 0]
+    # the page itself was not read again: no statement on the sessions table
+    assert not [q for q in hit.captured_queries if "bookings_app_session" in q["sql"] and "JOIN" in q["sql"]]
+    assert len(hit.captured_queries) <= 6  # token, tenant (2), cache, priority, the member's ids
+
+
+@pytest.mark.django_db
+@cached
+def test_a_committed_booking_drops_the_page_an_uncommitted_one_does_not(
+    api, org, week, member, django_capture_on_commit_callbacks
+):
+    other = MemberFactory(organization=org)
+    give_credits(other, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["available_spots"] == 3
+
+    # a booking whose commit never came (on-commit work not run): the page stays as it was,
+    # which shows that the page is really served from the cache ...
+    with django_capture_on_commit_callbacks(execute=False):
+        services.booking_create(organization=org, session_id=week[0].pk, member_id=other.pk, now=NOW)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["available_spots"] == 3
+    # ... and the commit of the next one drops it: both bookings show
+    third = MemberFactory(organization=org)
+    give_credits(third, 5, now=NOW)
+    book(org, third, week[0], django_capture_on_commit_callbacks)
+    row = rows_by_id(client.get(URL))[str(week[0].pk)]
+    assert (row["booked_count"], row["available_spots"]) == (2, 1)
+
+
+@pytest.mark.django_db
+@cached
+def test_every_change_the_timetable_shows_drops_the_page(api, org, week, member, django_capture_on_commit_callbacks):
+    admin = staff_user(org, StaffRole.Role.ADMIN)
+    give_credits(member, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    staff = api(user=admin, org=org)
+    session = week[0]
+
+    def seen():
+        return rows_by_id(client.get(URL))
+
+    assert seen()[str(session.pk)]["booked_count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        booking = client.post("/api/bookings", {"session_id": str(session.pk)}, format="json").json()
+    assert seen()[str(session.pk)]["my_booking_id"] == booking["id"]
+    assert seen()[str(session.pk)]["booked_count"] == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/bookings/{booking['id']}/cancel").status_code == 200
+    assert seen()[str(session.pk)]["booked_count"] == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.patch(f"/api/sessions/{session.pk}", {"capacity": 2}, format="json").status_code == 200
+    assert seen()[str(session.pk)]["capacity"] == 2
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.patch(f"/api/classes/{session.ride_class_id}", {"name": "Climb"}, format="json").status_code == 200
+    assert seen()[str(session.pk)]["class"]["name"] == "Climb"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        new = make_session(org, local(6, 7), layout=session.seat_layout)
+        services.session_update(organization=org, session_id=new.pk, data={"capacity": 1})
+    assert str(new.pk) in seen()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert staff.post(f"/api/sessions/{week[1].pk}/cancel").status_code == 200
+    assert seen()[str(week[1].pk)]["status"] == "CANCELLED"
+
+
+@pytest.mark.django_db
+@cached
+def test_waitlist_count_and_my_entry_follow_joins_and_leaves(api, org, member, django_capture_on_commit_callbacks):
+    full = make_session(org, local(4, 9), layout=make_layout(org, ["N"]))
+    rider = MemberFactory(organization=org)
+    for person in (rider, member):
+        give_credits(person, 5, now=NOW)
+    book(org, rider, full, django_capture_on_commit_callbacks)
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(full.pk)]["waitlist_count"] == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        entry = client.post(f"/api/sessions/{full.pk}/waitlist").json()
+    row = rows_by_id(client.get(URL))[str(full.pk)]
+    assert (row["waitlist_count"], row["my_waitlist_entry_id"]) == (1, entry["id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/api/waitlist/{entry['id']}/leave").status_code in (200, 204)
+    row = rows_by_id(client.get(URL))[str(full.pk)]
+    assert (row["waitlist_count"], row["my_waitlist_entry_id"]) == (0, None)
+
+
+@pytest.mark.django_db
+@cached
+def test_a_priority_holder_sees_their_earlier_opening_on_the_shared_page(api, org):
+    later = make_session(org, local(12, 8))  # booking opens for everyone on the 5th
+    everyone, priority = MemberFactory(organization=org), MemberFactory(organization=org)
+    elite_30(priority, now=NOW)
+    opens_everyone = rows_by_id(api(user=everyone.user, org=org).get("/api/sessions?from=2026-03-12&to=2026-03-12"))
+    opens_priority = rows_by_id(api(user=priority.user, org=org).get("/api/sessions?from=2026-03-12&to=2026-03-12"))
+    first, second = opens_everyone[str(later.pk)]["booking_opens_at"], opens_priority[str(later.pk)]["booking_opens_at"]
+    assert second < first  # 24 hours earlier (DOMAIN.md 8), though the page came from the cache
+    again = rows_by_id(api(user=everyone.user, org=org).get("/api/sessions?from=2026-03-12&to=2026-03-12"))
+    assert again[str(later.pk)]["booking_opens_at"] == first
+
+
+@pytest.mark.django_db
+@cached
+def test_a_failing_cache_is_a_miss_not_a_500(api, org, week, member):
+    from django.core.cache import cache
+
+    with mock.patch.object(cache, "get_many", side_effect=ConnectionError("redis down")):
+        response = api(user=member.user, org=org).get(URL)
+    assert response.status_code == 200 and len(response.json()["results"]) == 3
+    with mock.patch.object(cache, "set", side_effect=ConnectionError("redis down")):
+        assert api(user=member.user, org=org).get(URL).status_code == 200
+
+
+# --- under concurrent bookings (PostgreSQL, committed transactions) ----------------------------------
+@pytest.mark.concurrency
+@pytest.mark.django_db(transaction=True)
+@cached
+def test_after_each_booking_commits_no_reader_sees_its_bike_free(api, org):
+    """Riders book one session at once; each, right after its 201 (committed, version bumped),
+    reads the timetable, and so do readers in a loop: nobody ever sees fewer bookings than have
+    been answered 201 before their read began, and the last read equals the database."""
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections: PostgreSQL")
+    session = make_session(org, local(4, 18), layout=make_layout(org, ["NNNNNN"]))
+    riders = [MemberFactory(organization=org) for _ in range(6)]
+    for rider in riders:
+        give_credits(rider, 2, now=NOW)
+    lock = threading.Lock()
+    answered = {"n": 0}
+    problems: list[str] = []
+    barrier = threading.Barrier(len(riders) + 2)
+    done = threading.Event()
+
+    def booked_seen(client) -> int:
+        rows = {row["id"]: row for row in client.get(URL).json()["results"]}
+        return rows[str(session.pk)]["booked_count"]
+
+    def rider_books(rider):
+        client = api(user=rider.user, org=org)
+        try:
+            barrier.wait(timeout=10)
+            response = client.post("/api/bookings", {"session_id": str(session.pk)}, format="json")
+            if response.status_code != 201:
+                problems.append(f"booking answered {response.status_code}")
+                return
+            with lock:
+                answered["n"] += 1
+                floor = answered["n"]
+            if booked_seen(client) < floor:
+                problems.append(f"after {floor} bookings answered, the timetable showed fewer")
+        finally:
+            connection.close()
+
+    def reader():
+        client = api(user=riders[0].user, org=org)
+        try:
+            barrier.wait(timeout=10)
+            while not done.is_set():
+                with lock:
+                    floor = answered["n"]
+                seen = booked_seen(client)
+                if seen < floor:
+                    problems.append(f"a reader saw {seen} after {floor} were answered")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=rider_books, args=(r,)) for r in riders]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    with time_machine.travel(NOW, tick=False):
+        for thread in threads:
+            thread.start()
+        for thread in threads[: len(riders)]:
+            thread.join(timeout=60)
+        done.set()
+        for thread in threads[len(riders) :]:
+            thread.join(timeout=60)
+        final = booked_seen(api(user=riders[1].user, org=org))
+    assert problems == []
+    live = Booking.objects.filter(LIVE, session=session).count()
+    assert answered["n"] == live == 6 and final == live
