@@ -279,7 +279,7 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         request_key = f"{request.get_host()}|{request.get_full_path()}"
         page = timetable_cache.shared_page(self.organization.pk, request_key, self._shared_page)
         rows = page["rows"]
-        mine = timetable_cache.member_ids(member=member, session_ids=[row["id"] for row in rows])
+        mine = timetable_cache.member_ids(member=member, session_ids=[row["id"] for row in rows], starts=page["starts"])
         # The cached rows say when booking opens for everyone; a priority holder's opens earlier.
         priority = selectors.member_has_priority(member=member, now=clock.now())
         organization, render_time = self.organization, time_renderer()
