@@ -77,8 +77,10 @@ def _models():
 def resolve_tenant(request) -> Tenant:
     """Resolve (once per request) the organization and the caller's standing in it.
 
-    Two queries for a signed-in caller (their memberships and their staff roles, each with the
-    studio joined), one for an anonymous caller: this runs on every request.
+    One query for a signed-in member of one studio (their membership with the studio joined,
+    their staff role there and whether they hold roles elsewhere as subqueries), two for staff
+    without a membership or with roles in other studios (their staff roles), one for an
+    anonymous caller: this runs on every request.
     """
     cached = getattr(request, "_tenant", None)
     if cached is not None:
@@ -96,13 +98,7 @@ def resolve_tenant(request) -> Tenant:
             raise OrganizationNotFound()
         return _remember(request, Tenant(organization=organization, member=None, role=None))
 
-    if slug:
-        members = list(Member.objects.filter(user=user, organization__slug=slug).select_related("organization"))
-        roles = list(StaffRole.objects.filter(user=user, organization__slug=slug).select_related("organization"))
-    else:
-        members = list(Member.objects.filter(user=user).select_related("organization")[:5])
-        roles = list(StaffRole.objects.filter(user=user).select_related("organization")[:5])
-    studios = {row.organization_id: row.organization for row in [*members, *roles]}
+    members, role_by_org, studios = _standing(user, slug, Member, StaffRole)
 
     if slug:
         organization = next(iter(studios.values()), None)
@@ -126,10 +122,36 @@ def resolve_tenant(request) -> Tenant:
     if member is not None:
         member.organization = organization
         member.user = user
-    role = next((r.role for r in roles if r.organization_id == organization.pk), None)
+    role = role_by_org.get(organization.pk)
     return _remember(
         request, Tenant(organization=organization, member=member, role=role, is_superuser=bool(user.is_superuser))
     )
+
+
+def _standing(user, slug: str, Member, StaffRole) -> tuple[list, dict, dict]:
+    """(memberships, {organization_id: role}, {organization_id: organization}) of a signed-in
+    person, in the studio named by `slug` or (up to 5) in all. The memberships' query carries
+    each studio's role and whether the person is staff anywhere else; only then, or without a
+    membership, are the staff roles read on their own."""
+    from django.db.models import Exists, OuterRef, Subquery
+
+    role_there = StaffRole.objects.filter(user=user, organization=OuterRef("organization")).values("role")[:1]
+    members_query = Member.objects.filter(user=user).select_related("organization")
+    if slug:
+        members_query = members_query.filter(organization__slug=slug)
+    else:
+        elsewhere = StaffRole.objects.filter(user=user).exclude(organization=OuterRef("organization"))
+        members_query = members_query.annotate(staff_elsewhere=Exists(elsewhere))
+    members = list(members_query.annotate(role_there=Subquery(role_there))[:5])
+    role_by_org = {m.organization_id: m.role_there for m in members if m.role_there}
+    studios = {m.organization_id: m.organization for m in members}
+    if not members or (not slug and any(m.staff_elsewhere for m in members)):
+        roles = StaffRole.objects.filter(user=user).select_related("organization")
+        roles = roles.filter(organization__slug=slug) if slug else roles[:5]
+        for role in roles:
+            role_by_org[role.organization_id] = role.role
+            studios.setdefault(role.organization_id, role.organization)
+    return members, role_by_org, studios
 
 
 def _remember(request, tenant: Tenant) -> Tenant:

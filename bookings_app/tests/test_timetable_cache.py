@@ -72,7 +72,7 @@ def test_every_member_gets_the_shared_page_with_their_own_ids(api, org, week, dj
         assert [rows[str(s.pk)]["booked_count"] for s in week] == [1, 1, 0]
     # the page itself was not read again: no statement on the sessions table
     assert not [q for q in hit.captured_queries if 'FROM "bookings_app_session"' in q["sql"]]
-    assert len(hit.captured_queries) <= 6  # token, tenant (2), cache, priority, the member's ids
+    assert len(hit.captured_queries) <= 5  # token, studio, cache, priority, the member's ids
 
 
 @pytest.mark.django_db

@@ -191,3 +191,45 @@ def test_superuser_acts_as_admin_in_every_studio(api, org_a, org_b, member_b):
     assert client.patch("/api/organization", {"name": "B by root"}, format="json").status_code == 200
     # but the header still scopes the rows: B's member is not in A
     assert_error(api(root, org=org_a).get(f"/api/members/{member_b.pk}"), 404)
+
+
+# --- how the studio is resolved: the queries it costs ------------------------------------------------
+def _resolve(user, slug="", django_assert_num_queries=None, queries=None):
+    from django.test import RequestFactory
+
+    from spinning.tenancy import resolve_tenant
+
+    request = RequestFactory().get("/api/sessions", **({"HTTP_X_ORGANIZATION": slug} if slug else {}))
+    request.user = user
+    with django_assert_num_queries(queries):
+        return resolve_tenant(request)
+
+
+def test_a_member_of_one_studio_is_resolved_in_one_query(django_assert_num_queries):
+    member = MemberFactory()
+    tenant = _resolve(member.user, django_assert_num_queries=django_assert_num_queries, queries=1)
+    assert (tenant.organization, tenant.member, tenant.role) == (member.organization, member, None)
+    named = _resolve(member.user, member.organization.slug, django_assert_num_queries, 1)
+    assert named.member == member
+
+
+def test_staff_of_their_own_studio_have_their_role_from_the_same_query(django_assert_num_queries):
+    member = MemberFactory()
+    StaffRoleFactory(user=member.user, organization=member.organization, role=StaffRole.Role.FRONT_DESK)
+    tenant = _resolve(member.user, django_assert_num_queries=django_assert_num_queries, queries=1)
+    assert (tenant.member, tenant.role) == (member, StaffRole.Role.FRONT_DESK)
+
+
+def test_staff_elsewhere_or_without_membership_read_their_roles(django_assert_num_queries):
+    from spinning.tenancy import OrganizationRequired
+
+    member = MemberFactory()
+    other = OrganizationFactory()
+    StaffRoleFactory(user=member.user, organization=other, role=StaffRole.Role.ADMIN)
+    with pytest.raises(OrganizationRequired):  # two studios and no X-Organization
+        _resolve(member.user, django_assert_num_queries=django_assert_num_queries, queries=2)
+    there = _resolve(member.user, other.slug, django_assert_num_queries, 2)  # no membership there
+    assert (there.organization, there.member, there.role) == (other, None, StaffRole.Role.ADMIN)
+    staff_only = StaffRoleFactory(organization=other, role=StaffRole.Role.INSTRUCTOR)
+    alone = _resolve(staff_only.user, django_assert_num_queries=django_assert_num_queries, queries=2)
+    assert (alone.organization, alone.role) == (other, StaffRole.Role.INSTRUCTOR)
