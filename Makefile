@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test venv venv-dev lint format migrate seed serve bench faults clean dev-celery messages
+.PHONY: run test venv venv-dev lint format migrate seed serve bench faults clients clean dev-celery messages
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found; set PYTHON=python3.11"; exit 1; }
@@ -60,6 +60,10 @@ bench: venv-dev
 
 faults: venv-dev
 	$(BIN)/python -m bench.faults $(FAULTS_ARGS)
+
+## make clients: generate the Python and TypeScript API clients from a live server's schema and use them
+clients: venv-dev
+	APP_PYTHON=$(CURDIR)/$(BIN)/python bash tests/clients/run.sh
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache
