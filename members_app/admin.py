@@ -233,16 +233,9 @@ def member_summary(member: Member) -> dict:
 
 @admin.register(Member)
 class MemberAdmin(StaffScopedAdmin):
-    list_display = [
-        "full_name",
-        "email",
-        "organization",
-        "status",
-        "credit_balance",
-        "is_elite_member",
-        "has_all_access",
-        "created_at",
-    ]
+    # Fits a 1,366 px laptop (issue 12 item 7): the studio is a filter (staff work in one), the
+    # join day is short.
+    list_display = ["full_name", "email", "status", "credits", "elite", "all_access", "joined"]
     # Only the studios in the staff user's own rows: a plain filter would list every studio.
     list_filter = ["status", "is_elite_member", "has_all_access", ("organization", admin.RelatedOnlyFieldListFilter)]
     # Searched through `member_search` (get_search_results): Turkish letters match loosely.
@@ -327,6 +320,22 @@ class MemberAdmin(StaffScopedAdmin):
     def email(self, obj):
         return obj.user.email
 
+    @admin.display(description="Credits", ordering="credit_balance")
+    def credits(self, obj):
+        return obj.credit_balance
+
+    @admin.display(description="Elite", boolean=True, ordering="is_elite_member")
+    def elite(self, obj):
+        return obj.is_elite_member
+
+    @admin.display(description="All Access", boolean=True, ordering="has_all_access")
+    def all_access(self, obj):
+        return obj.has_all_access
+
+    @admin.display(description="Joined", ordering="created_at")
+    def joined(self, obj):
+        return f"{obj.created_at.astimezone(ZoneInfo(obj.organization.timezone)):%d.%m.%Y}"
+
     def get_urls(self):
         from django.urls import path
 
@@ -376,11 +385,12 @@ class MemberAdmin(StaffScopedAdmin):
 
 @admin.register(CreditLot)
 class CreditLotAdmin(StaffScopedAdmin):
-    list_display = ["member", "source", "credits_granted", "remaining", "expires_at", "expired_at", "created_at"]
+    # Fits a 1,366 px laptop (issue 12 item 7): names, what is left of what was given, days.
+    list_display = ["member_name", "source", "left", "expires", "created"]
     list_filter = ["source"]
     search_fields = ["member__last_name"]  # searched through member_search (get_search_results)
     search_help_text = "Member's name, email or phone; yilmaz finds Yılmaz."
-    list_select_related = ["member__user"]
+    list_select_related = ["member__user", "organization"]
     allow_add = False
     allow_delete = False
 
@@ -390,25 +400,44 @@ class CreditLotAdmin(StaffScopedAdmin):
     def get_search_results(self, request, queryset, search_term):
         return selectors.member_search(queryset, search_term, path="member__"), False
 
+    @admin.display(description="Member", ordering="member__last_name")
+    def member_name(self, obj):
+        return obj.member.full_name
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj):
+        return f"{obj.created_at.astimezone(ZoneInfo(obj.organization.timezone)):%d.%m.%Y %H:%M}"
+
+    @admin.display(description="By")
+    def by(self, obj):
+        return (obj.performed_by.get_full_name() or obj.performed_by.email) if obj.performed_by else ""
+
+    @admin.display(description="Left", ordering="remaining")
+    def left(self, obj):
+        return f"{obj.remaining} / {obj.credits_granted}"
+
+    @admin.display(description="Expires", ordering="expires_at")
+    def expires(self, obj):
+        if obj.expires_at is None:
+            return "never"
+        last_day = (obj.expires_at.astimezone(ZoneInfo(obj.organization.timezone)) - timedelta(microseconds=1)).date()
+        return f"{'expired' if obj.expired_at else 'end of'} {last_day:%d.%m.%Y}"
+
+    @admin.display(description="Given", ordering="created_at")
+    def created(self, obj):
+        return f"{obj.created_at.astimezone(ZoneInfo(obj.organization.timezone)):%d.%m.%Y}"
+
 
 @admin.register(CreditTransaction)
 class CreditTransactionAdmin(StaffScopedAdmin):
     """The ledger is append-only: read-only here; corrections are new rows (credit adjustment)."""
 
-    list_display = [
-        "created_at",
-        "member",
-        "type",
-        "amount",
-        "balance_before",
-        "balance_after",
-        "description",
-        "performed_by",
-    ]
+    # Fits a 1,366 px laptop (issue 12 item 7): the member's name, the balance after the change.
+    list_display = ["when", "member_name", "type", "amount", "balance_after", "description", "by"]
     list_filter = ["type", "created_at"]
     search_fields = ["description"]  # and the member, through member_search (get_search_results)
     search_help_text = "Member's name, email or phone (yilmaz finds Yılmaz), or words of the description."
-    list_select_related = ["member__user", "performed_by"]
+    list_select_related = ["member__user", "performed_by", "organization"]
     date_hierarchy = "created_at"
     allow_add = False
     allow_delete = False
@@ -418,6 +447,18 @@ class CreditTransactionAdmin(StaffScopedAdmin):
 
     def get_actions(self, request):
         return {}
+
+    @admin.display(description="Member", ordering="member__last_name")
+    def member_name(self, obj):
+        return obj.member.full_name
+
+    @admin.display(description="When", ordering="created_at")
+    def when(self, obj):
+        return f"{obj.created_at.astimezone(ZoneInfo(obj.organization.timezone)):%d.%m.%Y %H:%M}"
+
+    @admin.display(description="By")
+    def by(self, obj):
+        return (obj.performed_by.get_full_name() or obj.performed_by.email) if obj.performed_by else ""
 
     def get_search_results(self, request, queryset, search_term):
         by_description, _ = super().get_search_results(request, queryset, search_term)

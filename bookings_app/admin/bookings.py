@@ -1,8 +1,11 @@
 """Bookings: staff find them and act on them (check-in, no-show, cancel) through the services."""
 
 from django.contrib import admin, messages
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from bookings_app import services
+from bookings_app.admin import desk
 from bookings_app.admin.common import EVERYONE, STAFF, BookingDayFilter, _local, _report
 from bookings_app.models import Booking
 from members_app.admin_base import TenantScopedAdmin, orgs_with_role
@@ -17,18 +20,9 @@ class BookingAdmin(TenantScopedAdmin):
     write_roles = STAFF
     allow_add = False
     allow_delete = False
-    list_display = [
-        "session_start",
-        "session_class",
-        "rider",
-        "guest_name",
-        "seat",
-        "status",
-        "payment_type",
-        "credits_used",
-        "refunded",
-        "checked_in_at",
-    ]
+    # Fits a 1,366 px laptop (issue 12 item 7): a guest in the rider's column, refund and check-in
+    # in the state's, credits beside how it was paid.
+    list_display = ["session_start", "session_class", "rider", "seat", "state", "paid"]
     list_filter = [BookingDayFilter, "status", "payment_type", "is_guest", ("member", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["member__user__email", "member__first_name", "member__last_name", "guest_name"]
     list_select_related = ["member__user", "seat", "session__ride_class", "session__organization"]
@@ -66,7 +60,7 @@ class BookingAdmin(TenantScopedAdmin):
 
     @admin.display(description="Session", ordering="session__starts_at")
     def session_start(self, obj):
-        return f"{_local(obj.session.starts_at, obj.session.organization.timezone):%a %d %b %H:%M}"
+        return f"{_local(obj.session.starts_at, obj.session.organization.timezone):%a %d.%m. %H:%M}"
 
     @admin.display(description="Class")
     def session_class(self, obj):
@@ -74,7 +68,23 @@ class BookingAdmin(TenantScopedAdmin):
 
     @admin.display(description="Rider", ordering="member__last_name")
     def rider(self, obj):
-        return obj.member.full_name
+        return desk.rider_name(obj)
+
+    @admin.display(description=gettext_lazy("State"), ordering="status")
+    def state(self, obj):
+        text = obj.get_status_display()
+        if obj.refunded:
+            text += " " + _("(refunded)")
+        if obj.checked_in_at:
+            local = _local(obj.checked_in_at, obj.session.organization.timezone)
+            text += " · " + _("checked in %(time)s") % {"time": f"{local:%H:%M}"}
+        return text
+
+    @admin.display(description=gettext_lazy("Paid with"), ordering="payment_type")
+    def paid(self, obj):
+        if obj.credits_used:
+            return f"{obj.get_payment_type_display()} ({obj.credits_used})"
+        return obj.get_payment_type_display()
 
     def _each(self, request, queryset, roles, call, verb):
         done = 0

@@ -214,7 +214,7 @@ def test_admin_shows_the_preview_before_staff_confirm(org, member, desk):
     html = page.content.decode()
     assert 'class="credits-removed">3<' in html
     assert 'class="bookings-cancelled">2<' in html
-    assert "2026-03-04 19:00" in html and "2026-03-05 19:00" in html  # studio-local times
+    assert "04.03.2026 19:00" in html and "05.03.2026 19:00" in html  # studio-local times
     assert Redemption.objects.get(pk=redemption.pk).status == "ACTIVE"
     assert set(Booking.objects.filter(pk__in=[r.pk for r in rides]).values_list("status", flat=True)) == {S.CONFIRMED}
     # and confirming cancels it as the preview said

@@ -35,7 +35,7 @@ def test_package_changelist_shows_pricing_and_only_this_studio(admin_client, org
     response = admin_client.get("/admin/packages_app/package/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "EXPLORER-5" in html and "7500.00" in html and "33.33" in html
+    assert "EXPLORER-5" in html and "1000.00" in html and "33.33" in html  # per credit, discount %
     assert "FOREIGN-PACK" not in html
     assert admin_client.get("/admin/packages_app/package/?type__exact=ALL_ACCESS").status_code == 200
 
