@@ -16,12 +16,23 @@ $(VENV)/.runtime: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $@
 
+# Our Turkish catalog, compiled in the build (never committed as .mo; docs/NOTIFICATIONS.md).
+locale/tr/LC_MESSAGES/django.mo: locale/tr/LC_MESSAGES/django.po
+	msgfmt --check-format -o $@ $<
+
 $(VENV)/.dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-venv: $(VENV)/.runtime
-venv-dev: $(VENV)/.dev
+venv: $(VENV)/.runtime locale/tr/LC_MESSAGES/django.mo
+venv-dev: $(VENV)/.dev locale/tr/LC_MESSAGES/django.mo
+
+## make messages: pick up new texts of our code and templates into locale/tr/LC_MESSAGES/django.po
+## (new ones come untranslated: translate them; tests/test_translations.py fails until you do)
+messages: venv
+	DEBUG=1 $(BIN)/python manage.py makemessages -l tr --no-location --ignore ".venv/*" --ignore "bench/*" \
+		--ignore "var/*" --ignore "staticfiles/*" --ignore "*/tests/*" --ignore "tests/*"
+	msgfmt --check-format --statistics -o locale/tr/LC_MESSAGES/django.mo locale/tr/LC_MESSAGES/django.po
 
 ## make run: set up, migrate, seed the demo studio, print the logins, serve on http://127.0.0.1:8000
 run: venv

@@ -6,6 +6,16 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 
+def pytest_configure(config):
+    """Compile our message catalogs if they are missing or stale (never committed as .mo)."""
+    import django
+
+    django.setup()
+    from spinning.i18n import compile_catalogs
+
+    compile_catalogs()
+
+
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 

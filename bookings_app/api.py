@@ -4,6 +4,7 @@ services (bookings_app/services/reference.py, schedule.py), which write the audi
 
 import uuid
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
@@ -315,7 +316,7 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
         member = self._member()
         row = session_values(self.get_queryset(), member=member).filter(pk=pk).first() if _is_uuid(pk) else None
         if row is None:
-            raise NotFound("No such session.")
+            raise NotFound(gettext_lazy("No such session."))
         seats = selectors.session_seats(
             session_id=row["id"], seat_layout_id=row["seat_layout_id"], status=row["status"]
         )
@@ -434,11 +435,11 @@ def _member_for_request(tenant, member_id):
     if tenant.is_staff:
         if member_id is None:
             if tenant.member is None:
-                raise Invalid({"member_id": "Name the member."})
+                raise Invalid({"member_id": gettext_lazy("Name the member.")})
             return tenant.member.pk
         return member_id
     if member_id is not None and member_id != tenant.member.pk:
-        raise Forbidden("Members act for themselves; staff act for others.")
+        raise Forbidden(gettext_lazy("Members act for themselves; staff act for others."))
     return tenant.member.pk
 
 
@@ -474,7 +475,7 @@ class WaitlistViewSet(mixins.ListModelMixin, TenantViewSet):
     def retrieve(self, request, pk=None):
         entry = self.get_queryset().filter(pk=pk).first()
         if entry is None:
-            raise NotFound("No such waitlist entry.")
+            raise NotFound(gettext_lazy("No such waitlist entry."))
         return Response(WaitlistEntrySerializer(entry).data)
 
     @operation(
@@ -571,7 +572,7 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
                 member_id = tenant.member.pk
         else:
             if member_id is not None and member_id != tenant.member.pk:
-                raise Forbidden("Members book for themselves; staff book for others.")
+                raise Forbidden(gettext_lazy("Members book for themselves; staff book for others."))
             member_id = tenant.member.pk
         idem = idempotency_from_request(request, scope="booking", data=request.data)
         try:
@@ -598,7 +599,7 @@ class BookingViewSet(mixins.ListModelMixin, TenantViewSet):
     def retrieve(self, request, pk=None):
         booking = self.get_queryset().filter(pk=pk).first()
         if booking is None:
-            raise NotFound("No such booking.")
+            raise NotFound(gettext_lazy("No such booking."))
         return Response(BookingSerializer(booking).data)
 
     @operation(
@@ -712,6 +713,6 @@ class RedemptionAllAccessUsageView(TenantMixin, APIView):
         tenant = self.tenant
         redemption = Redemption.objects.filter(organization=self.organization, pk=redemption_id).first()
         if redemption is None or not (tenant.is_staff or (tenant.member and redemption.member_id == tenant.member.pk)):
-            raise NotFound("No such redemption.")
+            raise NotFound(gettext_lazy("No such redemption."))
         usages = selectors.all_access_usage_list(organization=self.organization, redemption=redemption)
         return Response(AllAccessUsageSerializer(usages, many=True).data)

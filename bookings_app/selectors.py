@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, When
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy
 
 from bookings_app.models import LIVE, AllAccessUsage, Booking, Seat, SeatLayout, Session, WaitlistEntry
 from members_app.models import Member, Organization
@@ -110,7 +111,7 @@ def session_get(*, organization: Organization, session_id, member: Member | None
     try:
         return session_list(organization=organization, member=member).get(pk=session_id)
     except (Session.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such session.") from None
+        raise NotFound(gettext_lazy("No such session.")) from None
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,7 @@ def booking_get(*, organization: Organization, booking_id, member: Member | None
     try:
         return queryset.get(pk=booking_id)
     except (Booking.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such booking.") from None
+        raise NotFound(gettext_lazy("No such booking.")) from None
 
 
 def all_access_usage_list(*, organization: Organization, redemption: Redemption) -> QuerySet[AllAccessUsage]:
@@ -218,4 +219,4 @@ def waitlist_get(*, organization: Organization, entry_id, member: Member | None 
     try:
         return queryset.get(pk=entry_id)
     except (WaitlistEntry.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such waitlist entry.") from None
+        raise NotFound(gettext_lazy("No such waitlist entry.")) from None

@@ -2,6 +2,7 @@
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.settings import api_settings
@@ -69,7 +70,7 @@ class SeatSerializer(serializers.ModelSerializer):
 
     def validate_credit_cost(self, value):
         if value < 1:
-            raise serializers.ValidationError("At least 1.")
+            raise serializers.ValidationError(gettext_lazy("At least 1."))
         return value
 
 

@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from members_app import selectors, services
 from members_app.admin_base import PersonByEmailForm, StaffScopedAdmin, TenantScopedAdmin, orgs_with_role
@@ -194,7 +195,7 @@ class MemberAddForm(forms.ModelForm):
             and email
             and Member.objects.filter(organization=organization, user__email__iexact=email).exists()
         ):
-            raise forms.ValidationError("This person is already a member of this studio.")
+            raise forms.ValidationError(gettext_lazy("This person is already a member of this studio."))
         return cleaned
 
 

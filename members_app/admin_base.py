@@ -16,6 +16,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from members_app.audit_history import AuditHistoryMixin
 from members_app.models import Organization, StaffRole, User
@@ -195,7 +196,7 @@ class TenantScopedAdmin(AuditHistoryMixin, SafeAdminMixin, admin.ModelAdmin):
         if self._is_super(request):
             return
         if self._org_id_of(obj) not in self._allowed_org_ids(request, self.write_roles):
-            raise PermissionDenied("You may not write into this studio.")
+            raise PermissionDenied(gettext_lazy("You may not write into this studio."))
 
     def save_form(self, request, form, change):
         # Every save path of the admin passes here before save_model, whatever the form offered.

@@ -2,6 +2,7 @@
 
 import uuid
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -41,15 +42,15 @@ def member_for_caller(tenant: Tenant, member_id) -> Member:
     try:
         member_id = uuid.UUID(str(member_id))
     except ValueError:  # not a UUID: no such member either
-        raise NotFound("No such member.") from None
+        raise NotFound(gettext_lazy("No such member.")) from None
     if tenant.is_staff:
         try:
             return selectors.member_get(organization=tenant.organization, member_id=member_id)
         except Member.DoesNotExist:
-            raise NotFound("No such member.") from None
+            raise NotFound(gettext_lazy("No such member.")) from None
     if tenant.member is not None and tenant.member.pk == member_id:
         return tenant.member
-    raise NotFound("No such member.")
+    raise NotFound(gettext_lazy("No such member."))
 
 
 @extend_schema(tags=["auth"])
@@ -168,7 +169,7 @@ class MemberViewSet(mixins.ListModelMixin, TenantViewSet):
     def me(self, request):
         member = self.tenant.member
         if member is None:
-            raise NotFound("You are not a member of this studio.")
+            raise NotFound(gettext_lazy("You are not a member of this studio."))
         if request.method == "PATCH":
             serializer = MemberSelfUpdateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)

@@ -5,6 +5,7 @@ Thin: parse, check the throttle, call `members_app.services.accounts`, render. R
 """
 
 from django.contrib.auth import authenticate, logout
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from knox.models import AuthToken
 from rest_framework import status
@@ -147,7 +148,7 @@ class PasswordResetView(APIView):
         serializer.is_valid(raise_exception=True)
         accounts.password_reset_request(email=serializer.validated_data["email"])
         return Response(
-            {"detail": "If this email has an account, a link to reset the password is on its way."},
+            {"detail": gettext("If this email has an account, a link to reset the password is on its way.")},
             status=status.HTTP_202_ACCEPTED,
         )
 
@@ -177,4 +178,4 @@ class PasswordResetConfirmView(APIView):
         serializer = PasswordResetConfirmSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         accounts.password_reset_confirm(**serializer.validated_data)
-        return Response({"detail": "The password is changed. Log in with the new password."})
+        return Response({"detail": gettext("The password is changed. Log in with the new password.")})

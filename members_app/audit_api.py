@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers
@@ -57,7 +58,9 @@ def _moment(value: str, *, tz_name: str, end: bool, field: str) -> tuple[datetim
                 return moment, False
     except (ValueError, OverflowError):
         pass
-    raise ValidationError({field: ["A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp with its offset."]})
+    raise ValidationError(
+        {field: [gettext_lazy("A date YYYY-MM-DD (studio time) or an ISO-8601 timestamp with its offset.")]}
+    )
 
 
 def audit_log_list(*, organization, params) -> list | object:

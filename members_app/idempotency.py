@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from members_app.models import IdempotencyRecord
 from spinning.errors import IdempotencyKeyReused, Invalid
@@ -44,7 +45,7 @@ def idempotency_from_request(request, *, scope: str, data) -> IdempotencyRequest
     if not key:
         return None
     if len(key) > 255:
-        raise Invalid({"Idempotency-Key": "At most 255 characters."})
+        raise Invalid({"Idempotency-Key": gettext_lazy("At most 255 characters.")})
     return IdempotencyRequest(user_id=request.user.pk, scope=scope, key=key, request_hash=request_hash(data))
 
 

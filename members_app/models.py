@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q, Value
 from django.db.models.functions import Concat, Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from members_app.search import fold_expression, strip_phone_separators
 
@@ -21,7 +22,7 @@ LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
 
 def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
-        raise ValidationError(f"'{value}' is not an IANA time zone name.")
+        raise ValidationError(gettext_lazy("'%(value)s' is not an IANA time zone name.") % {"value": value})
 
 
 class UserManager(BaseUserManager):
@@ -64,6 +65,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     is_staff = models.BooleanField(default=False, help_text="May log in to the admin site.")
+    language = models.CharField(
+        max_length=2, choices=LANGUAGES, blank=True, default="", help_text="The admin's language; empty: the browser's."
+    )
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
 

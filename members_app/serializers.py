@@ -1,5 +1,7 @@
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
+from members_app.ledger_text import ledger_description
 from members_app.models import LANGUAGES, CreditPriceChange, CreditTransaction, Member, Organization, User
 from spinning.limits import PASSWORD_MAX_LENGTH
 
@@ -137,6 +139,11 @@ class CreditTransactionSerializer(serializers.ModelSerializer):
         user = obj.performed_by
         return user.get_full_name() if user is not None else None
 
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["description"] = ledger_description(data["description"])  # in the request's language
+        return data
+
 
 class CreditAdjustmentSerializer(serializers.Serializer):
     amount = serializers.IntegerField(min_value=-100000, max_value=100000)
@@ -145,7 +152,7 @@ class CreditAdjustmentSerializer(serializers.Serializer):
 
     def validate_amount(self, value):
         if value == 0:
-            raise serializers.ValidationError("Must be a non-zero whole number.")
+            raise serializers.ValidationError(gettext_lazy("Must be a non-zero whole number."))
         return value
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
@@ -66,13 +67,13 @@ def buyer_for_caller(tenant: Tenant, member_id, *, required: bool) -> tuple[Memb
         try:
             return member_list(organization=tenant.organization).get(pk=member_id), True
         except Member.DoesNotExist:
-            raise NotFound("No such member.") from None
+            raise NotFound(gettext_lazy("No such member.")) from None
     if tenant.member is None:
         if required:
-            raise Invalid({"member_id": "Required when staff record a sale."})
+            raise Invalid({"member_id": gettext_lazy("Required when staff record a sale.")})
         return None, tenant.is_staff
     if member_id and str(member_id) != str(tenant.member.pk):
-        raise NotFound("No such member.")
+        raise NotFound(gettext_lazy("No such member."))
     return tenant.member, False
 
 
@@ -226,7 +227,7 @@ class PackageViewSet(TenantViewSet):
         data = serializer.validated_data
         member, by_staff = buyer_for_caller(self.tenant, data.get("member_id"), required=True)
         if data.get("starts_on") and not by_staff:
-            raise Invalid({"starts_on": "Only staff choose a later start day."})
+            raise Invalid({"starts_on": gettext_lazy("Only staff choose a later start day.")})
         idem = idempotency_from_request(request, scope="redeem", data=request.data)
         try:
             redemption = services.redemption_create(

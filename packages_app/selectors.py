@@ -7,6 +7,7 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 from members_app.models import Member, Organization
 from packages_app.errors import CouponNotFound, PackageNotFound, RedemptionNotFound
@@ -75,7 +76,7 @@ def coupon_by_id(*, organization: Organization, coupon_id) -> Coupon:
     try:
         return coupon_list(organization=organization).get(pk=coupon_id)
     except (Coupon.DoesNotExist, *BAD_ID):
-        raise NotFound("No such coupon.") from None
+        raise NotFound(gettext_lazy("No such coupon.")) from None
 
 
 def redemption_list(*, organization: Organization) -> QuerySet[Redemption]:

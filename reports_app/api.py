@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -40,7 +41,7 @@ class RangeSerializer(serializers.Serializer):
 
     def validate(self, attrs):
         if "from" in attrs and "to" in attrs and attrs["from"] > attrs["to"]:
-            raise serializers.ValidationError({"to": ["Must be on or after `from`."]})
+            raise serializers.ValidationError({"to": [gettext_lazy("Must be on or after `from`.")]})
         return attrs
 
 

@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -26,7 +27,7 @@ class DomainError(Exception):
 
     status = 409
     code = "conflict"
-    detail = "The request conflicts with the current state."
+    detail = gettext_lazy("The request conflicts with the current state.")
 
     def __init__(
         self,
@@ -49,7 +50,7 @@ class DomainError(Exception):
 class BadRequest(DomainError):
     status = 400
     code = "bad_request"
-    detail = "The request is malformed."
+    detail = gettext_lazy("The request is malformed.")
 
 
 class Invalid(DomainError):
@@ -57,23 +58,23 @@ class Invalid(DomainError):
 
     status = 400
     code = "validation_error"
-    detail = "Invalid input."
+    detail = gettext_lazy("Invalid input.")
 
     def __init__(self, fields: dict[str, list[str] | str], detail: str | None = None):
         normalized = {k: (v if isinstance(v, list) else [v]) for k, v in fields.items()}
-        super().__init__(detail or "Invalid input.", fields=normalized)
+        super().__init__(detail or gettext_lazy("Invalid input."), fields=normalized)
 
 
 class NotFound(DomainError):
     status = 404
     code = "not_found"
-    detail = "Not found."
+    detail = gettext_lazy("Not found.")
 
 
 class Forbidden(DomainError):
     status = 403
     code = "permission_denied"
-    detail = "You do not have permission to perform this action."
+    detail = gettext_lazy("You do not have permission to perform this action.")
 
 
 class Conflict(DomainError):
@@ -82,18 +83,18 @@ class Conflict(DomainError):
 
 class InvalidState(Conflict):
     code = "invalid_state"
-    detail = "This action is not allowed in the current state."
+    detail = gettext_lazy("This action is not allowed in the current state.")
 
 
 class Busy(Conflict):
     code = "busy"
-    detail = "Another request is changing the same data; please retry."
+    detail = gettext_lazy("Another request is changing the same data; please retry.")
 
 
 class ServiceUnavailable(DomainError):
     status = 503
     code = "service_unavailable"
-    detail = "The service is temporarily unavailable; please retry."
+    detail = gettext_lazy("The service is temporarily unavailable; please retry.")
 
 
 class NullCharacter(BadRequest):
@@ -101,17 +102,17 @@ class NullCharacter(BadRequest):
     column can hold it (PostgreSQL refuses it outright), so every input refuses it up front."""
 
     code = "null_character"
-    detail = "The request contains a NUL character (U+0000), which no text may hold."
+    detail = gettext_lazy("The request contains a NUL character (U+0000), which no text may hold.")
 
 
 class TooDeeplyNested(BadRequest):
     code = "too_deeply_nested"
-    detail = "The JSON body is nested too deeply."
+    detail = gettext_lazy("The JSON body is nested too deeply.")
 
 
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
-    detail = "This Idempotency-Key was already used with a different request."
+    detail = gettext_lazy("This Idempotency-Key was already used with a different request.")
 
 
 def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
@@ -170,14 +171,18 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
     if isinstance(exc, DomainError):
         return exc.status, error_body(exc.code, exc.detail, exc.fields), headers
     if isinstance(exc, Http404):
-        return 404, error_body("not_found", "Not found."), headers
+        return 404, error_body("not_found", gettext("Not found.")), headers
     if isinstance(exc, DjangoPermissionDenied):
-        return 403, error_body("permission_denied", "You do not have permission to perform this action."), headers
+        return (
+            403,
+            error_body("permission_denied", gettext("You do not have permission to perform this action.")),
+            headers,
+        )
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        return 400, error_body("validation_error", "Invalid input.", fields), headers
+        return 400, error_body("validation_error", gettext("Invalid input."), fields), headers
     if isinstance(exc, drf.ValidationError):
-        return 400, error_body("validation_error", "Invalid input.", _flatten_fields(exc.detail)), headers
+        return 400, error_body("validation_error", gettext("Invalid input."), _flatten_fields(exc.detail)), headers
     if isinstance(exc, drf.APIException):
         code = _DRF_CODES.get(type(exc))
         if code is None:
@@ -194,11 +199,11 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
     if isinstance(exc, OperationalError) and is_lock_timeout(exc):
         return 409, error_body(Busy.code, Busy.detail), {"Retry-After": "1"}
     if isinstance(exc, RequestDataTooBig):
-        return 413, error_body("request_too_large", "The request body is too large."), headers
+        return 413, error_body("request_too_large", gettext("The request body is too large.")), headers
     if isinstance(exc, SuspiciousOperation):
         # e.g. TooManyFieldsSent: a form body with more fields than DATA_UPLOAD_MAX_NUMBER_FIELDS.
         logger.warning("suspicious request: %s", exc)
-        return 400, error_body("bad_request", "The request is malformed."), headers
+        return 400, error_body("bad_request", gettext("The request is malformed.")), headers
     if isinstance(exc, OverflowError):
         # Date arithmetic on an input past the calendar (year 1 or 9999 in a filter, a start day,
         # a policy of a billion days). The input is what is wrong, so never a 500; the views
@@ -206,7 +211,7 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
         logger.warning("out-of-range input: %s", exc)
         return (
             400,
-            error_body("out_of_range", "A date or number in the request is out of the supported range."),
+            error_body("out_of_range", gettext("A date or number in the request is out of the supported range.")),
             headers,
         )
     if isinstance(exc, DataError):
@@ -214,7 +219,7 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
         # Serializers bound every string and number first (a test walks them all); this is the
         # safety net, so a field that slips through is a 400 naming nothing, never a 500.
         logger.warning("value refused by the database: %s", exc)
-        return 400, error_body("invalid_value", "A value in the request cannot be stored."), headers
+        return 400, error_body("invalid_value", gettext("A value in the request cannot be stored.")), headers
     if isinstance(exc, DatabaseError) and isinstance(exc, OperationalError):
         logger.warning("database unavailable: %s", exc)
         return 503, error_body(ServiceUnavailable.code, ServiceUnavailable.detail), {"Retry-After": "2"}
@@ -226,7 +231,7 @@ def exception_to_response_data(exc: BaseException) -> tuple[int, dict, dict]:
     }:
         return 503, error_body(ServiceUnavailable.code, ServiceUnavailable.detail), {"Retry-After": "2"}
     logger.exception("unhandled error", exc_info=exc)
-    return 500, error_body("server_error", "An unexpected error occurred."), headers
+    return 500, error_body("server_error", gettext("An unexpected error occurred.")), headers
 
 
 def api_exception_handler(exc, context):

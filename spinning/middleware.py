@@ -50,6 +50,24 @@ class StudioTimezoneMiddleware:
             timezone.deactivate()
 
 
+class AdminLanguageMiddleware:
+    """A staff user who chose a language (`User.language`, the admin's "Language" link) sees the
+    admin in it; otherwise the browser's Accept-Language decides (LocaleMiddleware)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        user = getattr(request, "user", None)
+        chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
+        if chosen and request.path.startswith("/admin/"):
+            translation.activate(chosen)
+            request.LANGUAGE_CODE = chosen
+        return self.get_response(request)
+
+
 class RequestInputMiddleware:
     """The gate every request passes before any view (API.md: never a 500 for bad input).
 

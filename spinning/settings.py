@@ -67,12 +67,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "spinning.middleware.RequestInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Accept-Language picks the language of human texts (API.md, DOMAIN.md 16); `code`s never change.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "spinning.middleware.StudioTimezoneMiddleware",
+    # The admin in the language the staff user chose (User.language), whatever the browser says.
+    "spinning.middleware.AdminLanguageMiddleware",
     "spinning.middleware.ApiErrorMiddleware",
 ]
 
@@ -150,7 +154,11 @@ if env_bool("FAST_PASSWORD_HASHER"):
     # Tests and the benchmark's seed: hashing cost is not what they measure.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# DOMAIN.md 16: English and Turkish. Our catalog: locale/tr/LC_MESSAGES/django.po, compiled by
+# `make venv`/`make run`/`make test` and by the test run itself (never committed as .mo).
+LANGUAGES = [("en", "English"), ("tr", "Türkçe")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

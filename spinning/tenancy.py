@@ -15,6 +15,7 @@ from typing import Any
 
 from django.apps import apps
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from spinning.errors import DomainError
 
@@ -27,19 +28,19 @@ STAFF_ROLES = {ADMIN, FRONT_DESK}
 class OrganizationRequired(DomainError):
     status = 400
     code = "organization_required"
-    detail = "Send the X-Organization header to choose a studio."
+    detail = gettext_lazy("Send the X-Organization header to choose a studio.")
 
 
 class OrganizationNotFound(DomainError):
     status = 404
     code = "organization_not_found"
-    detail = "No studio has that slug."
+    detail = gettext_lazy("No studio has that slug.")
 
 
 class OrganizationForbidden(DomainError):
     status = 403
     code = "organization_forbidden"
-    detail = "You have no role in this studio."
+    detail = gettext_lazy("You have no role in this studio.")
 
 
 @dataclass(frozen=True)

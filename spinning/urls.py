@@ -1,9 +1,11 @@
 from django.contrib import admin
 from django.http import JsonResponse
 from django.urls import include, path, re_path
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from spinning.admin_language import admin_language
 from spinning.admin_login import admin_login
 from spinning.views import health
 
@@ -11,6 +13,7 @@ urlpatterns = [
     # Before the admin's own URLs: its login, behind the login-failure throttle.
     path("admin/login/", admin_login, name="admin-login-throttled"),
     path("admin/reports/", include("reports_app.admin_urls")),
+    path("admin/language/", admin_language, name="admin-language"),
     path("admin/", admin.site.urls),
     re_path(r"^api/health/?$", health, name="health"),
     re_path(r"^api/schema/?$", SpectacularAPIView.as_view(), name="schema"),
@@ -25,7 +28,7 @@ urlpatterns = [
 
 def _not_found(request, exception=None):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "not_found", "detail": "Not found."}, status=404)
+        return JsonResponse({"code": "not_found", "detail": gettext("Not found.")}, status=404)
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
@@ -33,7 +36,7 @@ def _not_found(request, exception=None):
 
 def _server_error(request):
     if request.path.startswith("/api/"):
-        return JsonResponse({"code": "server_error", "detail": "An unexpected error occurred."}, status=500)
+        return JsonResponse({"code": "server_error", "detail": gettext("An unexpected error occurred.")}, status=500)
     from django.views.defaults import server_error
 
     return server_error(request)

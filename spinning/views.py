@@ -1,6 +1,7 @@
 """Shared view pieces: the tenant-aware base viewset and /api/health."""
 
 from django.db import connection
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes, throttle_classes
@@ -67,7 +68,7 @@ def health(request):
         return Response(
             {
                 "code": "service_unavailable",
-                "detail": "The database is not answering.",
+                "detail": gettext("The database is not answering."),
                 "status": "degraded",
                 "database": "unavailable",
             },

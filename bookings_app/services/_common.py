@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import IntegrityError
+from django.utils.translation import gettext_lazy
 
 from bookings_app.errors import AlreadyBooked, AlreadyWaitlisted, DailyLimitReached, SeatTaken, SessionFull
 from bookings_app.models import Booking
@@ -31,7 +32,7 @@ def _domain_error_for(exc: IntegrityError):
     if "booking_one_live_per_member" in text or "booking.session_id, bookings_app_booking.member_id" in text:
         return AlreadyBooked()
     if "booking_one_live_guest_per_host" in text or "bookings_app_booking.host_booking_id" in text:
-        return AlreadyBooked("This booking already has a guest.")
+        return AlreadyBooked(gettext_lazy("This booking already has a guest."))
     if "session_not_over_capacity" in text:
         return SessionFull()
     if "all_access_one_use_per_date_slot" in text or "allaccessusage.redemption_id" in text:
@@ -51,7 +52,9 @@ def _get_in_org(model, organization: Organization, pk, field: str):
     try:
         return model.objects.get(organization=organization, pk=pk)
     except (model.DoesNotExist, ValueError, TypeError):
-        raise Invalid({field: f"No such {model._meta.verbose_name} in this studio."}) from None
+        raise Invalid(
+            {field: gettext_lazy("No such %(thing)s in this studio.") % {"thing": model._meta.verbose_name}}
+        ) from None
 
 
 def _settle(member: Member, now: datetime) -> None:

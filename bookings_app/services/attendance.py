@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from bookings_app.errors import CheckInNotOpen
 from bookings_app.models import AllAccessUsage, Booking, Session
@@ -25,7 +26,7 @@ def _lock_booking(organization: Organization, booking_id) -> Booking:
             Booking.objects.filter(organization=organization).select_related("session"), pk=booking_id
         )
     except (Booking.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such booking.") from None
+        raise NotFound(gettext_lazy("No such booking.")) from None
 
 
 def check_in_window(*, session: Session, organization: Organization) -> tuple[datetime, datetime]:
@@ -53,7 +54,7 @@ def booking_check_in(
     with transaction.atomic(durable=True):
         booking = _lock_booking(organization, booking_id)
         if booking.status != CONFIRMED:
-            raise InvalidState("Only a confirmed booking can be checked in.")
+            raise InvalidState(gettext_lazy("Only a confirmed booking can be checked in."))
         opens, closes = check_in_window(session=booking.session, organization=organization)
         if not opens <= now < closes:
             raise CheckInNotOpen(
@@ -80,9 +81,9 @@ def booking_undo_check_in(*, organization: Organization, booking_id, performed_b
     with transaction.atomic(durable=True):
         booking = _lock_booking(organization, booking_id)
         if booking.status != CONFIRMED or booking.session.status != Session.Status.SCHEDULED:
-            raise InvalidState("The session is closed: its check-ins are final.")
+            raise InvalidState(gettext_lazy("The session is closed: its check-ins are final."))
         if booking.checked_in_at is None:
-            raise InvalidState("This booking is not checked in.")
+            raise InvalidState(gettext_lazy("This booking is not checked in."))
         checked_in_at, booking.checked_in_at = booking.checked_in_at, None
         Booking.objects.filter(pk=booking.pk).update(checked_in_at=None)
         log_action(
@@ -113,9 +114,9 @@ def booking_mark_no_show(
     with transaction.atomic(durable=True):
         booking = _lock_booking(organization, booking_id)
         if booking.status != CONFIRMED or booking.checked_in_at is not None:
-            raise InvalidState("Only a confirmed booking that is not checked in can be a no-show.")
+            raise InvalidState(gettext_lazy("Only a confirmed booking that is not checked in can be a no-show."))
         if booking.session.starts_at > now:
-            raise InvalidState("A rider can only miss a session that has started.")
+            raise InvalidState(gettext_lazy("A rider can only miss a session that has started."))
         _mark_no_shows([booking.pk], organization=organization, now=now)
         booking.status = Booking.Status.NO_SHOW
         log_action(

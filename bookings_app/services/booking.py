@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, OuterRef, Subquery
+from django.utils.translation import gettext_lazy
 
 from bookings_app import selectors
 from bookings_app.errors import (
@@ -94,7 +95,7 @@ def _resolve_payment(
     if method == ALL_ACCESS:
         if day_used_up:
             raise DailyLimitReached()
-        raise InsufficientCredits("No active All Access covers this session's date.")
+        raise InsufficientCredits(gettext_lazy("No active All Access covers this session's date."))
     # The cached balance may still hold credits past their expiry: `credits_spend` expires those
     # first and refuses if what is left is short (see _booking_create).
     if member.credit_balance >= cost:
@@ -131,7 +132,9 @@ def refuse_unbookable(
         if now < opens_at and selectors.member_has_priority(member=member, now=now):
             opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
         if now < opens_at:
-            raise BookingNotOpen(f"Booking for this session opens at {opens_at.isoformat()}.")
+            raise BookingNotOpen(
+                gettext_lazy("Booking for this session opens at %(moment)s.") % {"moment": opens_at.isoformat()}
+            )
     if member.status != Member.Status.ACTIVE:
         raise MemberInactive()
     if not guest and Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
@@ -181,13 +184,13 @@ def booking_create(
     now = now or clock.now()
     payment_method = payment_method or AUTO
     if payment_method not in PAYMENT_METHODS:
-        raise Invalid({"payment_method": f"One of {', '.join(PAYMENT_METHODS)}."})
+        raise Invalid({"payment_method": gettext_lazy("One of %(choices)s.") % {"choices": ", ".join(PAYMENT_METHODS)}})
     if payment_method == FREE and not by_staff:
-        raise Forbidden("Only staff may make a FREE booking.")
+        raise Forbidden(gettext_lazy("Only staff may make a FREE booking."))
     is_guest = payment_method == FRIEND_PASS
     if is_guest:
         if not (guest_name or "").strip():
-            raise Invalid({"guest_name": "A friend-pass guest needs a name."})
+            raise Invalid({"guest_name": gettext_lazy("A friend-pass guest needs a name.")})
         if not host_booking_id:
             raise HostBookingRequired()
     with booking_transaction(session_id=session_id, member_id=None if is_guest else member_id):
@@ -332,7 +335,7 @@ def _booking_create(
             .get(organization=organization, pk=session_id)
         )
     except (Session.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such session.") from None
+        raise NotFound(gettext_lazy("No such session.")) from None
     if not is_guest:
         _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
     host = None
@@ -342,7 +345,7 @@ def _booking_create(
             raise HostBookingRequired()
         member_id = host.member_id
     if member_id is None:
-        raise Invalid({"member_id": "Name the member to book for."})
+        raise Invalid({"member_id": gettext_lazy("Name the member to book for.")})
 
     # 1. Member (first in the lock order): every booking of one member queues here.
     member = member_lock(organization=organization, member_id=member_id)
@@ -382,7 +385,7 @@ def _booking_create(
         if host.status != CONFIRMED:
             raise HostBookingRequired()
         if Booking.objects.filter(LIVE, host_booking=host, is_guest=True).exists():
-            raise AlreadyBooked("This booking already has a guest.")
+            raise AlreadyBooked(gettext_lazy("This booking already has a guest."))
 
     seat = None
     cost = 1
@@ -390,7 +393,7 @@ def _booking_create(
         try:
             seat = Seat.objects.get(organization=organization, pk=seat_id)
         except (Seat.DoesNotExist, ValueError, TypeError):
-            raise Invalid({"seat_id": "No such seat."}) from None
+            raise Invalid({"seat_id": gettext_lazy("No such seat.")}) from None
         if seat.layout_id != session.seat_layout_id or not seat.is_bookable:
             raise SeatUnavailable()
         if Booking.objects.filter(LIVE, session=session, seat=seat).exists():

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 from bookings_app.models import (
     AllAccessUsage,
@@ -116,7 +117,7 @@ def booking_cancel(
         try:
             target = queryset.get(pk=booking_id)
         except (Booking.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such booking.") from None
+            raise NotFound(gettext_lazy("No such booking.")) from None
         owner = member_lock(organization=organization, member_id=target.member_id)
         # The member lock keeps new guests of this booking out, so this read is stable.
         guest_ids = list(
@@ -132,10 +133,10 @@ def booking_cancel(
         locked = {b.pk: b for b in locking.lock(Booking.objects.filter(pk__in=[target.pk, *guest_ids]))}
         target = locked[target.pk]
         if target.status != CONFIRMED:
-            raise InvalidState("Only a confirmed booking can be cancelled.")
+            raise InvalidState(gettext_lazy("Only a confirmed booking can be cancelled."))
         locking.pause("booking_cancel_checked")
         if not by_staff and session.starts_at <= now:
-            raise InvalidState("The session has started; it can no longer be cancelled.")
+            raise InvalidState(gettext_lazy("The session has started; it can no longer be cancelled."))
         on_time = now <= session.starts_at - timedelta(hours=organization.cancellation_window_hours)
         give_back = on_time if (refund is None or not by_staff) else bool(refund)
         bookings = [target] + [locked[pk] for pk in guest_ids if locked[pk].status == CONFIRMED]
@@ -280,9 +281,9 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     try:
         session = Session.objects.get(organization=organization, pk=session_id)
     except (Session.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such session.") from None
+        raise NotFound(gettext_lazy("No such session.")) from None
     if session.status != Session.Status.SCHEDULED:
-        raise InvalidState("Only a scheduled session can be cancelled.")
+        raise InvalidState(gettext_lazy("Only a scheduled session can be cancelled."))
     # A late cancel kept its credits or its day because the rider let the studio down; when the
     # studio cancels the class itself, that penalty goes back too (nobody rode).
     refundable = Q(status__in=[CONFIRMED, Booking.Status.NO_SHOW]) | Q(
@@ -301,7 +302,7 @@ def _session_cancel(*, organization, session_id, cancelled_by, now) -> Session:
     session = locking.lock_one(Session.objects.all(), pk=session.pk)
     timetable_changed(organization.pk)
     if session.status != Session.Status.SCHEDULED:
-        raise InvalidState("Only a scheduled session can be cancelled.")
+        raise InvalidState(gettext_lazy("Only a scheduled session can be cancelled."))
     bookings = list(locking.lock(Booking.objects.filter(refundable, session=session)))
     if {b.member_id for b in bookings} - member_ids or {b.redemption_id for b in bookings if b.redemption_id} - (
         redemption_ids

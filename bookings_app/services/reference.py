@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext_lazy
 
 from bookings_app.errors import InUse
 from bookings_app.models import Instructor, Location, RideClass
@@ -48,14 +49,14 @@ def _save(obj: models.Model) -> None:
     try:
         obj.save()
     except IntegrityError:
-        raise Invalid({"name": "This studio already has one with this name."}) from None
+        raise Invalid({"name": gettext_lazy("This studio already has one with this name.")}) from None
 
 
 def _locked(model, organization: Organization, pk) -> models.Model:
     try:
         return locking.lock_one(model.objects.filter(organization=organization), pk=pk)
     except (model.DoesNotExist, ValueError, TypeError):
-        raise NotFound(f"No such {model._meta.verbose_name}.") from None
+        raise NotFound(gettext_lazy("No such %(thing)s.") % {"thing": model._meta.verbose_name}) from None
 
 
 def _create(model, *, organization, fields, data, action, performed_by):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.utils.translation import gettext_lazy
 
 from bookings_app import selectors
 from bookings_app.errors import CapacityBelowBookings, InUse
@@ -42,11 +43,11 @@ def seat_layout_create(
     """A grid of seats. Without `seats`, every position becomes a NORMAL bike labelled A1, A2, ...;
     with `seats`, exactly those (each inside the grid, one per position, labels unique)."""
     if rows < 1 or columns < 1 or rows > 26:
-        raise Invalid({"rows": "A layout has 1 to 26 rows and at least one column."})
+        raise Invalid({"rows": gettext_lazy("A layout has 1 to 26 rows and at least one column.")})
     with transaction.atomic(durable=True):
         location = _get_in_org(Location, organization, location_id, "location_id")
         if SeatLayout.objects.filter(location=location, name=name).exists():
-            raise Invalid({"name": "This location already has a layout with this name."})
+            raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
         layout = SeatLayout.objects.create(
             organization=organization, location=location, name=name, rows=rows, columns=columns
         )
@@ -57,9 +58,9 @@ def seat_layout_create(
             row, column = spec["row"], spec["column"]
             label = spec.get("label") or f"{chr(64 + row)}{column}" if 1 <= row <= 26 else ""
             if not (1 <= row <= rows and 1 <= column <= columns):
-                raise Invalid({f"seats.{index}": "Outside the grid."})
+                raise Invalid({f"seats.{index}": gettext_lazy("Outside the grid.")})
             if (row, column) in positions or label in labels:
-                raise Invalid({f"seats.{index}": "Two seats share a position or a label."})
+                raise Invalid({f"seats.{index}": gettext_lazy("Two seats share a position or a label.")})
             positions.add((row, column))
             labels.add(label)
             objs.append(
@@ -98,16 +99,18 @@ def _seats_apply(*, layout: SeatLayout, seats: list[dict]) -> dict[str, list]:
     for spec in seats:
         seat = existing.get(str(spec["id"]))
         if seat is None:
-            raise Invalid({"seats": "A seat of another layout."})
+            raise Invalid({"seats": gettext_lazy("A seat of another layout.")})
         label = (spec.get("label") or seat.label).strip()
         if spec.get("type", seat.type) not in Seat.Type.values:
-            raise Invalid({"seats": f"Unknown seat type for {label}."})
+            raise Invalid({"seats": gettext_lazy("Unknown seat type for %(label)s.") % {"label": label}})
         try:
             credit_cost = int(spec.get("credit_cost", seat.credit_cost))
         except (TypeError, ValueError):
-            raise Invalid({"seats": f"Seat {label}: a credit cost is a whole number."}) from None
+            raise Invalid(
+                {"seats": gettext_lazy("Seat %(label)s: a credit cost is a whole number.") % {"label": label}}
+            ) from None
         if credit_cost < 1:
-            raise Invalid({"seats": f"Seat {label}: a credit cost is at least 1."})
+            raise Invalid({"seats": gettext_lazy("Seat %(label)s: a credit cost is at least 1.") % {"label": label}})
         seat.label = label
         seat.type = spec.get("type", seat.type)
         seat.credit_cost = credit_cost
@@ -115,7 +118,7 @@ def _seats_apply(*, layout: SeatLayout, seats: list[dict]) -> dict[str, list]:
     labels = [seat.label for seat in existing.values()]
     for label in labels:
         if labels.count(label) > 1:
-            raise Invalid({"seats": f"Label {label} is used twice."})
+            raise Invalid({"seats": gettext_lazy("Label %(label)s is used twice.") % {"label": label}})
     changed = [seat for pk, seat in existing.items() if snapshot(seat, SEAT_FIELDS) != before[pk]]
     # Two passes so that swapping two labels does not trip the unique constraint midway.
     for seat in changed:
@@ -133,7 +136,7 @@ def _layout_locked(organization: Organization, layout_id) -> SeatLayout:
     try:
         return locking.lock_one(SeatLayout.objects.filter(organization=organization), pk=layout_id)
     except (SeatLayout.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such seat layout.") from None
+        raise NotFound(gettext_lazy("No such seat layout.")) from None
 
 
 def seat_layout_update_grid(
@@ -160,9 +163,9 @@ def seat_layout_update(
         if name is not None and name.strip() != layout.name:
             name = name.strip()
             if not name:
-                raise Invalid({"name": "Required."})
+                raise Invalid({"name": gettext_lazy("Required.")})
             if SeatLayout.objects.filter(location_id=layout.location_id, name=name).exclude(pk=layout.pk).exists():
-                raise Invalid({"name": "This location already has a layout with this name."})
+                raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
             changes["name"] = [layout.name, name]
             layout.name = name
             layout.save(update_fields=["name"])
@@ -184,7 +187,7 @@ def seat_update(*, organization: Organization, seat_id, data: dict, performed_by
     try:
         seat = Seat.objects.select_related("layout").get(organization=organization, pk=seat_id)
     except (Seat.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such seat.") from None
+        raise NotFound(gettext_lazy("No such seat.")) from None
     seat_layout_update(
         organization=organization, layout_id=seat.layout_id, seats=[{**data, "id": seat.pk}], performed_by=performed_by
     )
@@ -218,7 +221,7 @@ def check_on_calendar(*, organization: Organization, starts_at: datetime, ends_a
         clock.end_of_local_day(clock.local_date(ends_at, tz), tz).astimezone(UTC)
         ends_at + timedelta(minutes=organization.no_show_grace_minutes)
     except OverflowError:
-        raise Invalid({"starts_at": "Too close to the edge of the supported calendar."}) from None
+        raise Invalid({"starts_at": gettext_lazy("Too close to the edge of the supported calendar.")}) from None
 
 
 def session_create(
@@ -236,7 +239,7 @@ def session_create(
     """Staff schedule a session. Capacity defaults to the layout's bookable bikes and may be set
     lower, never higher (every rider must fit on a bike). Overlapping sessions are allowed."""
     if ends_at <= starts_at:
-        raise Invalid({"ends_at": "Must be after starts_at."})
+        raise Invalid({"ends_at": gettext_lazy("Must be after starts_at.")})
     check_on_calendar(organization=organization, starts_at=starts_at, ends_at=ends_at)
     with transaction.atomic(durable=True):
         session = session_insert(
@@ -275,14 +278,16 @@ def session_insert(
     generation): the layout must be at the location, capacity 1 to its bookable bikes."""
     locking.require_transaction("session_insert")
     if layout.location_id != location.pk:
-        raise Invalid({"seat_layout_id": "This seat layout belongs to another location."})
+        raise Invalid({"seat_layout_id": gettext_lazy("This seat layout belongs to another location.")})
     bookable = selectors.bookable_seat_count(layout=layout)
     if capacity is None:
         capacity = bookable
     if capacity < 1:
-        raise Invalid({"capacity": "A session needs at least one bookable bike."})
+        raise Invalid({"capacity": gettext_lazy("A session needs at least one bookable bike.")})
     if capacity > bookable:
-        raise Invalid({"capacity": f"At most the layout's {bookable} bookable bikes."})
+        raise Invalid(
+            {"capacity": gettext_lazy("At most the layout's %(count)s bookable bikes.") % {"count": bookable}}
+        )
     timetable_changed(organization.pk)
     return Session.objects.create(
         organization=organization,
@@ -316,7 +321,7 @@ def session_update(
         try:
             session = locking.lock_one(Session.objects.filter(organization=organization), pk=session_id)
         except (Session.DoesNotExist, ValueError):
-            raise NotFound("No such session.") from None
+            raise NotFound(gettext_lazy("No such session.")) from None
         before = snapshot(session, SESSION_FIELDS)
         if "class_id" in data:
             session.ride_class = _get_in_org(RideClass, organization, data["class_id"], "class_id")
@@ -327,10 +332,16 @@ def session_update(
             bookable = selectors.bookable_seat_count(layout=session.seat_layout)
             capacity = data["capacity"]
             if capacity < 1 or capacity > bookable:
-                raise Invalid({"capacity": f"Between 1 and the layout's {bookable} bookable bikes."})
+                raise Invalid(
+                    {
+                        "capacity": gettext_lazy("Between 1 and the layout's %(count)s bookable bikes.")
+                        % {"count": bookable}
+                    }
+                )
             if capacity < session.booked_count:
                 raise CapacityBelowBookings(
-                    f"{session.booked_count} riders are booked; the capacity cannot go below that."
+                    gettext_lazy("%(count)s riders are booked; the capacity cannot go below that.")
+                    % {"count": session.booked_count}
                 )
             raised = max(0, capacity - session.capacity)
             session.capacity = capacity

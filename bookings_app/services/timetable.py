@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext_lazy
 
 from bookings_app.models import ClosedDate, Session, TimetableSlot
 from bookings_app.services.schedule import check_on_calendar, session_insert
@@ -97,9 +98,9 @@ class TimetablePlan:
 
 def _check_range(date_from: date, date_to: date) -> None:
     if date_to < date_from:
-        raise Invalid({"date_to": "The last day is before the first day."})
+        raise Invalid({"date_to": gettext_lazy("The last day is before the first day.")})
     if (date_to - date_from).days + 1 > MAX_DAYS:
-        raise Invalid({"date_to": f"At most {MAX_DAYS} days at a time."})
+        raise Invalid({"date_to": gettext_lazy("At most %(count)s days at a time.") % {"count": MAX_DAYS}})
 
 
 def timetable_plan(
@@ -248,21 +249,21 @@ def _slot_in_org(organization: Organization, slot_id) -> TimetableSlot:
     try:
         return locking.lock_one(TimetableSlot.objects.filter(organization=organization), pk=slot_id)
     except (TimetableSlot.DoesNotExist, ValueError, TypeError):
-        raise NotFound("No such timetable slot.") from None
+        raise NotFound(gettext_lazy("No such timetable slot.")) from None
 
 
 def _check_slot(organization: Organization, slot: TimetableSlot) -> None:
     for name in ("ride_class", "instructor", "seat_layout"):
         related = getattr(slot, name)
         if related is None or related.organization_id != organization.pk:
-            raise Invalid({name: "Choose one of this studio's."})
+            raise Invalid({name: gettext_lazy("Choose one of this studio's.")})
     if slot.valid_from and slot.valid_until and slot.valid_until < slot.valid_from:
-        raise Invalid({"valid_until": "The last day is before the first day."})
+        raise Invalid({"valid_until": gettext_lazy("The last day is before the first day.")})
     duplicate = TimetableSlot.objects.filter(
         seat_layout=slot.seat_layout, weekday=slot.weekday, start_time=slot.start_time, ride_class=slot.ride_class
     ).exclude(pk=slot.pk)
     if duplicate.exists():
-        raise Invalid({"start_time": "This class is already on the timetable in this room at that time."})
+        raise Invalid({"start_time": gettext_lazy("This class is already on the timetable in this room at that time.")})
 
 
 def timetable_slot_create(*, organization: Organization, data: dict, performed_by: User | None = None) -> TimetableSlot:
@@ -327,7 +328,7 @@ def closed_date_create(
     stay: cancel them on the sessions list, which refunds their riders)."""
     with transaction.atomic(durable=True):
         if ClosedDate.objects.filter(organization=organization, date=day).exists():
-            raise Invalid({"date": "This day is already closed."})
+            raise Invalid({"date": gettext_lazy("This day is already closed.")})
         closed = ClosedDate.objects.create(organization=organization, date=day, reason=reason or "")
         log_action(
             organization=organization,
@@ -346,9 +347,9 @@ def closed_date_update(
         try:
             closed = locking.lock_one(ClosedDate.objects.filter(organization=organization), pk=closed_id)
         except (ClosedDate.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such closed day.") from None
+            raise NotFound(gettext_lazy("No such closed day.")) from None
         if ClosedDate.objects.filter(organization=organization, date=day).exclude(pk=closed.pk).exists():
-            raise Invalid({"date": "This day is already closed."})
+            raise Invalid({"date": gettext_lazy("This day is already closed.")})
         before = snapshot(closed, ("date", "reason"))
         closed.date, closed.reason = day, reason or ""
         closed.save()
@@ -369,7 +370,7 @@ def closed_date_delete(*, organization: Organization, closed_id, performed_by: U
         try:
             closed = locking.lock_one(ClosedDate.objects.filter(organization=organization), pk=closed_id)
         except (ClosedDate.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such closed day.") from None
+            raise NotFound(gettext_lazy("No such closed day.")) from None
         log_action(
             organization=organization,
             actor=performed_by,

@@ -22,6 +22,7 @@ from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Max, Min, Q
+from django.utils.translation import gettext_lazy
 
 from bookings_app.errors import (
     AlreadyBooked,
@@ -94,7 +95,7 @@ def waitlist_join(
         try:
             session = Session.objects.get(organization=organization, pk=session_id)
         except (Session.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such session.") from None
+            raise NotFound(gettext_lazy("No such session.")) from None
         # Member -> Session: the lock order of the booking path. The session lock makes the
         # capacity, the queue's length and its next place stable.
         member = member_lock(organization=organization, member_id=member_id)
@@ -171,17 +172,17 @@ def waitlist_leave(
         try:
             entry = queryset.get(pk=entry_id)
         except (WaitlistEntry.DoesNotExist, ValueError, TypeError):
-            raise NotFound("No such waitlist entry.") from None
+            raise NotFound(gettext_lazy("No such waitlist entry.")) from None
         # The member lock queues this behind a promotion of the same member (the booking path
         # holds it until its commit); the conditional UPDATE decides even without it.
         member_lock(organization=organization, member_id=entry.member_id)
         entry.refresh_from_db(fields=["status"])  # as it is now, behind any promotion of this member
         if entry.status != WAITING:
-            raise InvalidState("Only a waiting entry can leave the waitlist.")
+            raise InvalidState(gettext_lazy("Only a waiting entry can leave the waitlist."))
         locking.pause("waitlist_leave_checked")
         status = WaitlistEntry.Status.REMOVED if by_staff else WaitlistEntry.Status.LEFT
         if not WaitlistEntry.objects.filter(pk=entry.pk, status=WAITING).update(status=status, updated_at=now):
-            raise InvalidState("Only a waiting entry can leave the waitlist.")
+            raise InvalidState(gettext_lazy("Only a waiting entry can leave the waitlist."))
         timetable_changed(entry.organization_id)
         entry.status, entry.updated_at = status, now
         if by_staff:
@@ -390,9 +391,9 @@ def waitlist_entry_promote(
         else None
     )
     if entry is None:
-        raise NotFound("No such waitlist entry.")
+        raise NotFound(gettext_lazy("No such waitlist entry."))
     if entry.status != WAITING:
-        raise InvalidState("Only a waiting entry can be promoted.")
+        raise InvalidState(gettext_lazy("Only a waiting entry can be promoted."))
     if entry.session.booked_count >= entry.session.capacity:
         raise SessionFull()
     try:
@@ -404,7 +405,7 @@ def waitlist_entry_promote(
             now=now,
         )
     except _EntryGone:
-        raise InvalidState("Only a waiting entry can be promoted.") from None
+        raise InvalidState(gettext_lazy("Only a waiting entry can be promoted.")) from None
 
 
 # --- expiry -----------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy
 
 from members_app.audit import log_action
 from members_app.models import Notification
@@ -197,12 +198,15 @@ def notification_resend(*, organization, notification_id, performed_by=None, now
     with transaction.atomic(durable=True):
         row = Notification.objects.filter(organization=organization, pk=notification_id).first()
         if row is None:
-            raise NotFound("No such notification.")
+            raise NotFound(gettext_lazy("No such notification."))
         moved = Notification.objects.filter(pk=row.pk, status=Status.FAILED).update(
             status=Status.QUEUED, attempts=0, next_attempt_at=now, claimed_until=None
         )
         if moved != 1:
-            raise InvalidState(f"Only a FAILED message can be sent again; this one is {row.status}.")
+            raise InvalidState(
+                gettext_lazy("Only a FAILED message can be sent again; this one is %(status)s.")
+                % {"status": row.status}
+            )
         if performed_by is not None:
             log_action(
                 organization=organization,

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import gettext_lazy as _
 from knox.models import AuthToken
 
 from members_app.models import Notification, User
@@ -31,13 +32,13 @@ from spinning.errors import DomainError, Invalid
 class InvalidCredentials(DomainError):
     status = 400
     code = "invalid_credentials"
-    detail = "Email or password is wrong."
+    detail = _("Email or password is wrong.")
 
 
 class InvalidResetToken(DomainError):
     status = 400
     code = "invalid_token"
-    detail = "This password reset link is wrong, used or expired."
+    detail = _("This password reset link is wrong, used or expired.")
 
 
 @dataclass(frozen=True)
@@ -124,3 +125,12 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
         locked.save(update_fields=["password"])
         AuthToken.objects.filter(user=locked).delete()
     return locked
+
+
+def user_language_set(*, user: User, language: str) -> User:
+    """The staff user's admin language (`en`, `tr`, or "" for the browser's)."""
+    if language not in {"", *(code for code, _ in settings.LANGUAGES)}:
+        raise Invalid({"language": _("en or tr.")})
+    User.objects.filter(pk=user.pk).update(language=language)
+    user.language = language
+    return user

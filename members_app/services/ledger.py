@@ -21,6 +21,7 @@ from datetime import datetime
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits
@@ -43,7 +44,7 @@ def member_lock(*, organization: Organization, member_id) -> Member:
     try:
         member = locking.lock_one(Member.objects.select_related("user"), organization=organization, pk=member_id)
     except Member.DoesNotExist:
-        raise NotFound("No such member.") from None
+        raise NotFound(gettext_lazy("No such member.")) from None
     member.organization = organization
     locking.pause("member_locked")
     return member
@@ -111,7 +112,7 @@ def credits_grant(
     _require_transaction()
     now = now or clock.now()
     if amount <= 0:
-        raise Invalid({"amount": "Credits granted must be a positive whole number."})
+        raise Invalid({"amount": gettext_lazy("Credits granted must be a positive whole number.")})
     lot = CreditLot.objects.create(
         organization_id=member.organization_id,
         member=member,
@@ -185,7 +186,7 @@ def credits_spend(
     _require_transaction()
     now = now or clock.now()
     if amount <= 0:
-        raise Invalid({"amount": "Credits spent must be a positive whole number."})
+        raise Invalid({"amount": gettext_lazy("Credits spent must be a positive whole number.")})
     overdue, spendable = _lots_with_credit(member, now)
     _expire_lots(member, overdue, now)
     if member.credit_balance < amount:
@@ -323,9 +324,9 @@ def credit_adjustment_create(
     """
     now = now or clock.now()
     if amount == 0:
-        raise Invalid({"amount": "Must be a non-zero whole number."})
+        raise Invalid({"amount": gettext_lazy("Must be a non-zero whole number.")})
     if expires_at is not None and expires_at <= now:
-        raise Invalid({"expires_at": "Must be in the future."})
+        raise Invalid({"expires_at": gettext_lazy("Must be in the future.")})
     with transaction.atomic(durable=True):
         member = member_lock(organization=organization, member_id=member_id)
         member_balance_before = member.credit_balance

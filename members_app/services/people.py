@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy
 
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.errors import EmailTaken, MemberExists
@@ -186,7 +187,7 @@ def staff_role_set(*, organization: Organization, user: User, role: str, granted
             or StaffRole.objects.filter(organization=organization, user=user).exists()
         )
         if not known:
-            raise Invalid({"email": "No member or staff of this studio has this email."})
+            raise Invalid({"email": gettext_lazy("No member or staff of this studio has this email.")})
     with transaction.atomic(durable=True):
         before = StaffRole.objects.filter(organization=organization, user=user).values_list("role", flat=True).first()
         staff_role, _ = StaffRole.objects.update_or_create(

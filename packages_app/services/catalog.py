@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy
 
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import Organization, User
@@ -136,7 +137,7 @@ def _package_save(package: Package, organization: Organization) -> Package:
             package.save()
     except IntegrityError:
         # A concurrent create took the code between our check and our insert.
-        raise Invalid({"code": "A package with this code already exists in this studio."}) from None
+        raise Invalid({"code": gettext_lazy("A package with this code already exists in this studio.")}) from None
     return package
 
 
@@ -307,7 +308,7 @@ def _coupon_save(coupon: Coupon, organization: Organization, data: dict) -> Coup
         with transaction.atomic():
             coupon.save()
     except IntegrityError:
-        raise Invalid({"code": "A coupon with this code already exists in this studio."}) from None
+        raise Invalid({"code": gettext_lazy("A coupon with this code already exists in this studio.")}) from None
     if "applicable_package_ids" in data:
         coupon.applicable_packages.set(applicable)
     return coupon
@@ -340,7 +341,7 @@ def coupon_update(*, organization: Organization, coupon_id, data: dict, performe
         try:
             coupon = locking.lock_one(Coupon.objects.filter(organization=organization), pk=coupon_id)
         except (Coupon.DoesNotExist, *BAD_ID):
-            raise NotFound("No such coupon.") from None
+            raise NotFound(gettext_lazy("No such coupon.")) from None
         before = _coupon_state(coupon)
         coupon = _coupon_save(coupon, organization, data)
         changes = changes_between(before, _coupon_state(coupon))

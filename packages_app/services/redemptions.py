@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from members_app.audit import log_action
 from members_app.errors import MemberInactive
@@ -77,13 +78,13 @@ def _validate_starts_on(starts_on: date | None, package: Package, today: date, t
     if starts_on is None:
         return
     if package.type != Package.Type.ALL_ACCESS:
-        raise Invalid({"starts_on": "Only an ALL_ACCESS package has a start day."})
+        raise Invalid({"starts_on": gettext_lazy("Only an ALL_ACCESS package has a start day.")})
     if starts_on < today:
-        raise Invalid({"starts_on": "Cannot start before today (studio time)."})
+        raise Invalid({"starts_on": gettext_lazy("Cannot start before today (studio time).")})
     try:  # the pass must end on the calendar (9999-12-31 + 30 days does not)
         clock.span_end(starts_on, package.all_access_days or 1, tz_name).astimezone(UTC)
     except OverflowError:
-        raise Invalid({"starts_on": "The pass would end past the supported calendar."}) from None
+        raise Invalid({"starts_on": gettext_lazy("The pass would end past the supported calendar.")}) from None
 
 
 def redemption_create(
@@ -216,7 +217,10 @@ def redemption_confirm(
     with transaction.atomic(durable=True):
         member, redemption = _lock_member_and_redemption(organization, redemption_id)
         if redemption.status != Status.PENDING:
-            raise InvalidState(f"Only a PENDING redemption can be confirmed; this one is {redemption.status}.")
+            raise InvalidState(
+                gettext_lazy("Only a PENDING redemption can be confirmed; this one is %(status)s.")
+                % {"status": redemption.status}
+            )
         _check_member(member)
         _validate_starts_on(
             starts_on, redemption.package, clock.local_date(now, organization.timezone), organization.timezone
@@ -229,7 +233,7 @@ def redemption_confirm(
             status=Status.ACTIVE, confirmed_at=now, confirmed_by=performed_by, **paid
         )
         if moved != 1:
-            raise InvalidState("This redemption was confirmed or rejected meanwhile.")
+            raise InvalidState(gettext_lazy("This redemption was confirmed or rejected meanwhile."))
         redemption.status, redemption.confirmed_at, redemption.confirmed_by = Status.ACTIVE, now, performed_by
         for field, value in paid.items():
             setattr(redemption, field, value)
@@ -277,7 +281,10 @@ def redemption_reject(
     with transaction.atomic(durable=True):
         member, redemption = _lock_member_and_redemption(organization, redemption_id)
         if redemption.status != Status.PENDING:
-            raise InvalidState(f"Only a PENDING redemption can be rejected; this one is {redemption.status}.")
+            raise InvalidState(
+                gettext_lazy("Only a PENDING redemption can be rejected; this one is %(status)s.")
+                % {"status": redemption.status}
+            )
         _close(redemption, now=now, performed_by=performed_by, reason=reason, from_status=Status.PENDING)
         if redemption.coupon_id:
             coupon_give_back(organization, redemption.coupon_id, member)
@@ -300,7 +307,7 @@ def _close(redemption: Redemption, *, now: datetime, performed_by, reason: str, 
         status=Status.CANCELLED, cancelled_at=now, cancelled_by=performed_by, cancel_reason=(reason or "")[:500]
     )
     if moved != 1:
-        raise InvalidState("This redemption changed meanwhile.")
+        raise InvalidState(gettext_lazy("This redemption changed meanwhile."))
     redemption.status, redemption.cancelled_at, redemption.cancelled_by = Status.CANCELLED, now, performed_by
     redemption.cancel_reason = (reason or "")[:500]
 
@@ -380,7 +387,10 @@ def redemption_cancel(
         with transaction.atomic(durable=True):
             member, redemption = _lock_member_and_redemption(organization, redemption_id)
             if redemption.status != Status.ACTIVE:
-                raise InvalidState(f"Only an ACTIVE redemption can be cancelled; this one is {redemption.status}.")
+                raise InvalidState(
+                    gettext_lazy("Only an ACTIVE redemption can be cancelled; this one is %(status)s.")
+                    % {"status": redemption.status}
+                )
             effects = _cancel_active(
                 organization, member, redemption, now=now, performed_by=performed_by, reason=reason
             )
