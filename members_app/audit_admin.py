@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.utils.html import format_html_join
 
 from members_app.admin_base import ADMIN, TenantScopedAdmin
-from members_app.audit_history import change_lines
+from members_app.audit_history import action_words, change_lines
 
 
 class AuditLogEntryAdmin(TenantScopedAdmin):
@@ -12,7 +12,7 @@ class AuditLogEntryAdmin(TenantScopedAdmin):
     write_roles = frozenset()
     allow_add = False
     allow_delete = False
-    list_display = ["created_at", "actor", "action", "object_type", "object_repr", "reason"]
+    list_display = ["created_at", "actor", "what", "object_repr", "reason"]
     list_filter = ["action", "object_type"]
     search_fields = ["=object_id", "actor__email", "reason", "object_repr"]
     date_hierarchy = "created_at"
@@ -28,6 +28,10 @@ class AuditLogEntryAdmin(TenantScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="What", ordering="action")
+    def what(self, entry):
+        return action_words(entry.action)
 
     @admin.display(description="Changes")
     def changes_table(self, entry):

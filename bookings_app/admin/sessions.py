@@ -198,6 +198,10 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
                 organization=obj.organization, session_id=obj.pk, data=data, performed_by=request.user
             )
 
+    def history_also(self, obj) -> list:
+        # The waitlist has no page of its own: staff adding or removing riders shows on the class.
+        return list(WaitlistEntry.objects.filter(session=obj).values_list("pk", flat=True))
+
     def _can(self, request, obj, roles) -> bool:
         if self._is_super(request):
             return True

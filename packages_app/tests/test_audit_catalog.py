@@ -67,4 +67,4 @@ def test_the_admin_screens_write_through_the_same_services(org, admin_user):
     entry = AuditLogEntry.objects.get(object_id=coupon.pk)
     assert entry.actor_id == admin_user.pk and entry.changes == {"is_active": [True, False]}
     history = client.get(reverse("admin:packages_app_coupon_history", args=[coupon.pk]))
-    assert "coupon.update" in history.content.decode() and "True → False" in history.content.decode()
+    assert "Coupon changed" in history.content.decode() and "True → False" in history.content.decode()
