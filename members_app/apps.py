@@ -11,6 +11,6 @@ class MembersConfig(AppConfig):
         # replace knox's token admin with one that shows no secret.
         from django.contrib import admin
 
-        from members_app import admin_tokens
+        from members_app import admin_tokens, notifications_admin  # noqa: F401 (registers the outbox)
 
         admin_tokens.register(admin.site)

@@ -426,32 +426,32 @@ class Notification(models.Model):
     SENDING row whose lease ran out), so two workers never send it twice."""
 
     class Kind(models.TextChoices):
-        PURCHASE_REQUESTED = "purchase_requested", "Purchase requested"
-        PURCHASE_CONFIRMED = "purchase_confirmed", "Package activated"
-        PURCHASE_REJECTED = "purchase_rejected", "Purchase rejected"
-        PURCHASE_EXPIRED = "purchase_expired", "Purchase request expired"
-        REDEMPTION_CANCELLED = "redemption_cancelled", "Package cancelled"
-        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
-        BOOKING_CANCELLED = "booking_cancelled", "Booking cancelled"
-        BOOKING_NO_SHOW = "booking_no_show", "No-show"
-        SESSION_CANCELLED = "session_cancelled", "Class cancelled by the studio"
-        WAITLIST_PROMOTED = "waitlist_promoted", "Booked from the waitlist"
-        WAITLIST_SKIPPED = "waitlist_skipped", "Waitlist entry skipped"
-        WAITLIST_EXPIRED = "waitlist_expired", "Waitlist entry expired"
-        CREDITS_EXPIRING = "credits_expiring", "Credits expiring"
-        ALL_ACCESS_ENDING = "all_access_ending", "All Access ending"
-        PASSWORD_RESET = "password_reset", "Password reset"
-        MEMBER_ADDED = "member_added", "Added to a studio"
+        PURCHASE_REQUESTED = "purchase_requested", gettext_lazy("Purchase requested")
+        PURCHASE_CONFIRMED = "purchase_confirmed", gettext_lazy("Package activated")
+        PURCHASE_REJECTED = "purchase_rejected", gettext_lazy("Purchase rejected")
+        PURCHASE_EXPIRED = "purchase_expired", gettext_lazy("Purchase request expired")
+        REDEMPTION_CANCELLED = "redemption_cancelled", gettext_lazy("Package cancelled")
+        BOOKING_CONFIRMED = "booking_confirmed", gettext_lazy("Booking confirmed")
+        BOOKING_CANCELLED = "booking_cancelled", gettext_lazy("Booking cancelled")
+        BOOKING_NO_SHOW = "booking_no_show", gettext_lazy("No-show")
+        SESSION_CANCELLED = "session_cancelled", gettext_lazy("Class cancelled by the studio")
+        WAITLIST_PROMOTED = "waitlist_promoted", gettext_lazy("Booked from the waitlist")
+        WAITLIST_SKIPPED = "waitlist_skipped", gettext_lazy("Waitlist entry skipped")
+        WAITLIST_EXPIRED = "waitlist_expired", gettext_lazy("Waitlist entry expired")
+        CREDITS_EXPIRING = "credits_expiring", gettext_lazy("Credits expiring")
+        ALL_ACCESS_ENDING = "all_access_ending", gettext_lazy("All Access ending")
+        PASSWORD_RESET = "password_reset", gettext_lazy("Password reset")
+        MEMBER_ADDED = "member_added", gettext_lazy("Added to a studio")
 
     class Status(models.TextChoices):
-        QUEUED = "QUEUED", "Queued"
-        SENDING = "SENDING", "Sending"
-        SENT = "SENT", "Sent"
-        FAILED = "FAILED", "Failed"
+        QUEUED = "QUEUED", gettext_lazy("Queued")
+        SENDING = "SENDING", gettext_lazy("Sending")
+        SENT = "SENT", gettext_lazy("Sent")
+        FAILED = "FAILED", gettext_lazy("Failed")
 
     class Audience(models.TextChoices):
-        MEMBER = "MEMBER", "Member"
-        STUDIO = "STUDIO", "Studio"
+        MEMBER = "MEMBER", gettext_lazy("Member")
+        STUDIO = "STUDIO", gettext_lazy("Studio")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Empty only for a password reset (an account's, not a studio's).

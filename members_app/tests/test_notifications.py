@@ -235,3 +235,26 @@ def test_the_celery_tasks_run_the_same_code_as_the_commands(member, capsys):
     assert tasks.send_reminders() == {"credits": 0, "all_access": 0}
     tasks.check_ledger()
     assert "ledger check OK" in capsys.readouterr().out
+
+
+def test_the_admin_lists_the_studios_messages_and_resends_a_failed_one(
+    client, member, django_capture_on_commit_callbacks
+):
+    other_studio = MemberFactory()
+    mine = _queue(member)
+    with transaction.atomic():
+        theirs = notify(kind=Kind.MEMBER_ADDED, member=other_studio, context={})
+    Notification.objects.filter(pk=mine.pk).update(status=Status.FAILED, attempts=8)
+    desk = staff_user(member.organization, "FRONT_DESK")
+    client.force_login(desk)
+    page = client.get("/admin/members_app/notification/").content.decode()
+    assert mine.subject in page and theirs.subject not in page
+    assert client.get(f"/admin/members_app/notification/{theirs.pk}/change/").status_code in (302, 404)
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/admin/members_app/notification/", {"action": "resend", "_selected_action": [str(mine.pk)]})
+    assert done.status_code == 302
+    mine.refresh_from_db()
+    assert mine.status == Status.SENT
+    # the member page links to the member's messages
+    member_page = client.get(f"/admin/members_app/member/{member.pk}/change/").content.decode()
+    assert "/admin/members_app/notification/?q=" in member_page

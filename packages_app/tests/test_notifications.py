@@ -73,12 +73,12 @@ def test_request_confirm_in_turkish_through_the_api(
     # when staff confirm the payment
     mail.outbox.clear()
     staff = api(user=admin_user, org=studio)
-    with django_capture_on_commit_callbacks(execute=True):
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False), django_capture_on_commit_callbacks(execute=True):
         assert staff.post(f"/api/redemptions/{request['id']}/confirm").status_code == 200
     # then "paket aktif", with what it grants
     [active] = mail.outbox
     assert active.subject == "Paketiniz aktif: Core Paket"
-    assert "10 kredi, Perşembe 9 Nisan 00:00 tarihine kadar geçerli." in active.body
+    assert "10 kredi, Perşembe 9 Nisan 00:00 tarihine kadar geçerli." in active.body  # 30 days, end of day
 
     # the member sees their own two messages, staff see the studio's copy too
     mine = rider.get(f"/api/members/{member.pk}/notifications").json()
