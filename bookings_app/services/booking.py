@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -50,7 +51,7 @@ from members_app.models import Member, Organization, User
 from members_app.services import credits_spend, member_lock
 from packages_app.models import Redemption
 from spinning import clock, locking
-from spinning.errors import Forbidden, Invalid, NotFound
+from spinning.errors import DomainError, Forbidden, Invalid, NotFound
 
 
 # --- booking ---------------------------------------------------------------------------------------
@@ -118,27 +119,77 @@ def all_access_covering(*, member: Member, local_day, lock: bool) -> list[Redemp
     return sorted(locking.lock(queryset) if lock else queryset, key=lambda r: (r.all_access_ends_on, str(r.pk)))
 
 
-def refuse_unbookable(
-    *, organization: Organization, session: Session, member: Member, now, guest: bool = False
-) -> None:
-    """DOMAIN.md 9's first refusals, in their order: session_not_bookable (not SCHEDULED or
-    started), booking_not_open (before starts_at - booking_window_days; a priority holder
-    priority_booking_hours earlier), member_inactive, already_booked (a member's own booking).
-    One definition for booking and for joining the waitlist (DOMAIN.md 14 refuses the same)."""
+@dataclass
+class RefusalFacts:
+    """What DOMAIN.md 9's refusals look at, each read only when its turn comes. The booking reads
+    them under its locks (authoritative); the early refusal reads them unlocked (`_refuse_early`).
+    Both walk them through the one definition of the order: `refuse_in_order`."""
+
+    member_has_priority: Callable[[], bool]
+    member_is_active: Callable[[], bool]
+    member_holds_booking: Callable[[], bool]
+    seat: Callable[[], Seat | None] = lambda: None  # the seat asked for (Invalid if no such seat)
+    seat_is_taken: Callable[[Seat], bool] = lambda seat: False
+    session_is_full: Callable[[], bool] = lambda: False
+    guest_checks: Callable[[], None] | None = None  # a friend-pass guest's refusals, in their place
+
+
+def refuse_in_order(*, organization: Organization, session: Session, now, facts: RefusalFacts, guest: bool = False):
+    """DOMAIN.md 9's refusals, in their order, each with its code: session_not_bookable (not
+    SCHEDULED or started), booking_not_open (before starts_at - booking_window_days; a priority
+    holder priority_booking_hours earlier), member_inactive, already_booked (a member's own
+    booking), then a guest's own refusals, seat_unavailable / seat_taken, session_full. Returns
+    the seat asked for (or None). Payment comes after, in `_resolve_payment`."""
     if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
         raise SessionNotBookable()
     if not guest:
         opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=False)
-        if now < opens_at and selectors.member_has_priority(member=member, now=now):
+        if now < opens_at and facts.member_has_priority():
             opens_at = selectors.booking_opens_at(session=session, organization=organization, priority=True)
         if now < opens_at:
             raise BookingNotOpen(
                 gettext_lazy("Booking for this session opens at %(moment)s.") % {"moment": opens_at.isoformat()}
             )
-    if member.status != Member.Status.ACTIVE:
+    if not facts.member_is_active():
         raise MemberInactive()
-    if not guest and Booking.objects.filter(LIVE, session=session, member=member, is_guest=False).exists():
+    if not guest and facts.member_holds_booking():
         raise AlreadyBooked()
+    if facts.guest_checks is not None:
+        facts.guest_checks()
+    seat = facts.seat()
+    if seat is not None:
+        if seat.layout_id != session.seat_layout_id or not seat.is_bookable:
+            raise SeatUnavailable()
+        if facts.seat_is_taken(seat):
+            raise SeatTaken()
+    if facts.session_is_full():
+        raise SessionFull()
+    return seat
+
+
+def member_facts(*, member: Member, session: Session, now) -> RefusalFacts:
+    """The member's side of the refusals, from their (locked) row."""
+    return RefusalFacts(
+        member_has_priority=lambda: selectors.member_has_priority(member=member, now=now),
+        member_is_active=lambda: member.status == Member.Status.ACTIVE,
+        member_holds_booking=lambda: Booking.objects.filter(
+            LIVE, session=session, member=member, is_guest=False
+        ).exists(),
+    )
+
+
+def refuse_unbookable(
+    *, organization: Organization, session: Session, member: Member, now, guest: bool = False
+) -> None:
+    """The refusals before the seat and the count (session_not_bookable, booking_not_open,
+    member_inactive, already_booked): what joining the waitlist refuses too (DOMAIN.md 14)."""
+    refuse_in_order(
+        organization=organization,
+        session=session,
+        now=now,
+        facts=member_facts(member=member, session=session, now=now),
+        guest=guest,
+    )
 
 
 def resolve_payment_or_refuse(*, member: Member, session: Session, organization: Organization, cost: int, now):
@@ -282,67 +333,63 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
     """The schedule-drop rush: refuse `seat_taken` / `session_full` from the unlocked read, before
     queueing on the member and session locks behind the winners.
 
-    Only when every refusal DOMAIN.md 9 puts before those is known not to apply (the session is
-    bookable, booking is open for everyone, the member is ACTIVE and not booked on it, the bike
-    is a bookable seat of its layout), so the answer is the one the locked path would give. A
-    stale read can only refuse a request that raced with a cancellation, a legitimate answer to
-    a race; a read that misses a winner not yet committed lets the request through to the locked
-    re-check, which stays authoritative. Members' own bookings only (guests have more checks).
-    A request that will succeed pays nothing here but the holder subquery of a bike."""
-    if session.status != Session.Status.SCHEDULED or session.starts_at <= now:
-        return
-    if now < selectors.booking_opens_at(session=session, organization=organization, priority=False):
-        return
+    The unlocked facts go through `refuse_in_order`, the same definition of DOMAIN.md 9's order
+    as the locked path; only when the first refusal it finds is seat_taken or session_full is it
+    given here (every earlier refusal is then known not to apply, so the answer is the one the
+    locked path would give). Any other outcome — an earlier refusal, or none — goes on to the
+    locked path, which stays authoritative (a priority holder before the general opening, an
+    unknown member or seat: the locked path answers). A stale read can only refuse a request that
+    raced with a cancellation, a legitimate answer to a race. Members' own bookings only. A
+    request that will succeed pays nothing here but the holder subquery of a bike."""
     holder = getattr(session, "early_bike_holder", None)
     full = session.booked_count >= session.capacity
-    if holder is None and not full:
-        return
     member_uuid = _as_uuid(member_id)
-    if member_uuid is None or holder == member_uuid:
-        return  # the locked path answers (404, already_booked, ...)
-    # The request is about to be refused: make sure no earlier refusal applies (small reads).
-    if not Member.objects.filter(organization=organization, pk=member_uuid, status=Member.Status.ACTIVE).exists():
+    if (holder is None and not full) or member_uuid is None:
         return
-    if Booking.objects.filter(LIVE, session=session, member_id=member_uuid, is_guest=False).exists():
+    members = Member.objects.filter(organization=organization, pk=member_uuid)
+    facts = RefusalFacts(
+        member_has_priority=lambda: False,  # unknown here: before the general opening, the locked path decides
+        member_is_active=lambda: members.filter(status=Member.Status.ACTIVE).exists(),
+        member_holds_booking=lambda: (
+            holder == member_uuid
+            or Booking.objects.filter(LIVE, session=session, member_id=member_uuid, is_guest=False).exists()
+        ),
+        seat=lambda: _seat_named(organization, seat_id),
+        seat_is_taken=lambda seat: holder is not None,
+        session_is_full=lambda: full,
+    )
+    try:
+        refuse_in_order(organization=organization, session=session, now=now, facts=facts)
+    except (SeatTaken, SessionFull):
+        raise
+    except DomainError:
         return
-    if seat_id:
-        bookable = Seat.objects.filter(
-            organization=organization,
-            pk=_as_uuid(seat_id),
-            layout_id=session.seat_layout_id,
-            is_active=True,
-            type__in=Seat.BOOKABLE_TYPES,
-        )
-        if not bookable.exists():
-            return
-        if holder is not None:
-            raise SeatTaken()
-    if full:
-        raise SessionFull()
+
+
+def _seat_named(organization, seat_id) -> Seat | None:
+    """The seat a request names (None when it names none); 400 when there is no such seat."""
+    if not seat_id:
+        return None
+    seat = Seat.objects.filter(organization=organization, pk=_as_uuid(seat_id)).first() if _as_uuid(seat_id) else None
+    if seat is None:
+        raise Invalid({"seat_id": gettext_lazy("No such seat.")})
+    return seat
 
 
 def _booking_create(
     *, organization, session_id, member_id, seat_id, method, guest_name, host_booking_id, booked_by, now
 ) -> Booking:
+    """The booking's steps, in the lock order (Member -> Redemption -> Session -> Booking ->
+    CreditLot), inside the caller's durable transaction (`booking_transaction`)."""
     is_guest = method == FRIEND_PASS
-    # The session, unlocked (its date decides which passes to lock), with what the early refusal
-    # below needs computed in the same statement.
-    early = {} if is_guest else _bike_holder_annotation(seat_id)
-    try:
-        session = (
-            Session.objects.select_related("ride_class", "instructor", "location")
-            .annotate(**early)
-            .get(organization=organization, pk=session_id)
-        )
-    except (Session.DoesNotExist, ValueError, TypeError):
-        raise NotFound(gettext_lazy("No such session.")) from None
+    session = _read_session(organization=organization, session_id=session_id, seat_id=None if is_guest else seat_id)
     if not is_guest:
         _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
     host = None
     if is_guest:
-        host = Booking.objects.filter(organization=organization, pk=host_booking_id, is_guest=False).first()
-        if host is None or host.session_id != session.pk or (member_id and str(member_id) != str(host.member_id)):
-            raise HostBookingRequired()
+        host = _host_booking(
+            organization=organization, session=session, host_booking_id=host_booking_id, member_id=member_id
+        )
         member_id = host.member_id
     if member_id is None:
         raise Invalid({"member_id": gettext_lazy("Name the member to book for.")})
@@ -350,62 +397,17 @@ def _booking_create(
     # 1. Member (first in the lock order): every booking of one member queues here.
     member = member_lock(organization=organization, member_id=member_id)
     local_day = clock.local_date(session.starts_at, organization.timezone)
-
-    # 2. Redemptions that may pay.
-    all_access: list[Redemption] = []
-    friend_passes: list[Redemption] = []
-    if method in (AUTO, ALL_ACCESS):
-        all_access = all_access_covering(member=member, local_day=local_day, lock=True)
-    elif is_guest:
-        friend_passes = sorted(
-            locking.lock(
-                Redemption.objects.filter(
-                    member=member,
-                    status=Redemption.Status.ACTIVE,
-                    friend_pass_granted=True,
-                    friend_pass_used_at__isnull=True,
-                    friend_pass_expires_at__gt=now,
-                )
-            ),
-            key=lambda r: (r.friend_pass_expires_at, str(r.pk)),
-        )
-
-    # 3. Session: every booking of the session queues here; re-read it under the lock.
-    ride_class, instructor, location = session.ride_class, session.instructor, session.location
-    session = locking.lock_one(Session.objects.all(), pk=session.pk)
-    # The names a booking shows of its session (BookingSerializer), read in the first statement.
-    session.ride_class, session.instructor, session.location = ride_class, instructor, location
-    refuse_unbookable(organization=organization, session=session, member=member, now=now, guest=is_guest)
-    if is_guest:
-        # API.md: a used or expired friend pass answers first among the guest's refusals.
-        if not friend_passes:
-            raise FriendPassUnavailable()
-        # 4. The host's booking (Booking comes after Session in the lock order).
-        host = locking.lock_one(Booking.objects.all(), pk=host.pk)
-        if host.status != CONFIRMED:
-            raise HostBookingRequired()
-        if Booking.objects.filter(LIVE, host_booking=host, is_guest=True).exists():
-            raise AlreadyBooked(gettext_lazy("This booking already has a guest."))
-
-    seat = None
-    cost = 1
-    if seat_id:
-        try:
-            seat = Seat.objects.get(organization=organization, pk=seat_id)
-        except (Seat.DoesNotExist, ValueError, TypeError):
-            raise Invalid({"seat_id": gettext_lazy("No such seat.")}) from None
-        if seat.layout_id != session.seat_layout_id or not seat.is_bookable:
-            raise SeatUnavailable()
-        if Booking.objects.filter(LIVE, session=session, seat=seat).exists():
-            raise SeatTaken()
-        locking.pause("seat_checked")
-        cost = seat.credit_cost
-
-    # Re-count under the session lock.
-    if session.booked_count >= session.capacity:
-        raise SessionFull()
-    locking.pause("capacity_checked")
-
+    # 2. The redemptions that may pay.
+    all_access, friend_passes = _lock_payers(member=member, method=method, local_day=local_day, now=now)
+    # 3. The session: every booking of the session queues here; re-read under the lock.
+    session = _lock_session(session)
+    # 4. DOMAIN.md 9's refusals, re-counted under the locks (the guest's host booking locked in turn).
+    seat = _refuse_locked(
+        organization=organization, session=session, member=member, seat_id=seat_id, host=host,
+        friend_passes=friend_passes, now=now,
+    )  # fmt: skip
+    cost = seat.credit_cost if seat is not None else 1
+    # 5. Payment, in DOMAIN.md 9's order.
     payment = _resolve_payment(
         method=method,
         member=member,
@@ -415,16 +417,104 @@ def _booking_create(
         friend_passes=friend_passes,
         now=now,
     )
+    # 6. The writes.
+    return _write_booking(
+        organization=organization, session=session, member=member, seat=seat, cost=cost, payment=payment,
+        host=host, guest_name=guest_name, booked_by=booked_by, local_day=local_day, now=now,
+    )  # fmt: skip
 
-    # Write: the counter (conditional), the credits (the booking's id is made here, so its ledger
-    # rows name it and the booking is inserted once, with its lot), the booking (constraints),
-    # then the All Access day or the friend pass.
+
+def _read_session(*, organization, session_id, seat_id) -> Session:
+    """The session, unlocked (its date decides which passes to lock), with its names for the
+    answer and, when a bike is named, who holds it (for the early refusal) in the same statement."""
+    try:
+        return (
+            Session.objects.select_related("ride_class", "instructor", "location")
+            .annotate(**_bike_holder_annotation(seat_id))
+            .get(organization=organization, pk=session_id)
+        )
+    except (Session.DoesNotExist, ValueError, TypeError):
+        raise NotFound(gettext_lazy("No such session.")) from None
+
+
+def _host_booking(*, organization, session, host_booking_id, member_id) -> Booking:
+    """A friend-pass guest rides on the member's own booking of this session."""
+    host = Booking.objects.filter(organization=organization, pk=host_booking_id, is_guest=False).first()
+    if host is None or host.session_id != session.pk or (member_id and str(member_id) != str(host.member_id)):
+        raise HostBookingRequired()
+    return host
+
+
+def _lock_payers(*, member, method, local_day, now) -> tuple[list[Redemption], list[Redemption]]:
+    """The member's All Access passes covering the day (AUTO, ALL_ACCESS) or unused friend
+    passes (a guest), locked: Redemption comes after Member in the lock order."""
+    if method in (AUTO, ALL_ACCESS):
+        return all_access_covering(member=member, local_day=local_day, lock=True), []
+    if method != FRIEND_PASS:
+        return [], []
+    passes = locking.lock(
+        Redemption.objects.filter(
+            member=member,
+            status=Redemption.Status.ACTIVE,
+            friend_pass_granted=True,
+            friend_pass_used_at__isnull=True,
+            friend_pass_expires_at__gt=now,
+        )
+    )
+    return [], sorted(passes, key=lambda r: (r.friend_pass_expires_at, str(r.pk)))
+
+
+def _lock_session(session: Session) -> Session:
+    locked = locking.lock_one(Session.objects.all(), pk=session.pk)
+    # The names a booking shows of its session (BookingSerializer), read in the first statement.
+    locked.ride_class, locked.instructor, locked.location = session.ride_class, session.instructor, session.location
+    return locked
+
+
+def _refuse_locked(*, organization, session, member, seat_id, host, friend_passes, now) -> Seat | None:
+    """DOMAIN.md 9's refusals under the member and session locks (`refuse_in_order`): the
+    authoritative answer. Returns the seat asked for."""
+
+    def guest_checks() -> None:
+        # API.md: a used or expired friend pass answers first among the guest's refusals.
+        if not friend_passes:
+            raise FriendPassUnavailable()
+        locked_host = locking.lock_one(Booking.objects.all(), pk=host.pk)  # Booking after Session
+        if locked_host.status != CONFIRMED:
+            raise HostBookingRequired()
+        if Booking.objects.filter(LIVE, host_booking=locked_host, is_guest=True).exists():
+            raise AlreadyBooked(gettext_lazy("This booking already has a guest."))
+
+    def seat_is_taken(chosen: Seat) -> bool:
+        taken = Booking.objects.filter(LIVE, session=session, seat=chosen).exists()
+        if not taken:
+            locking.pause("seat_checked")  # test hook: the window after a passed check
+        return taken
+
+    def session_is_full() -> bool:
+        full = session.booked_count >= session.capacity
+        if not full:
+            locking.pause("capacity_checked")
+        return full
+
+    facts = member_facts(member=member, session=session, now=now)
+    facts.seat = lambda: _seat_named(organization, seat_id)
+    facts.seat_is_taken, facts.session_is_full = seat_is_taken, session_is_full
+    facts.guest_checks = guest_checks if host is not None else None
+    return refuse_in_order(organization=organization, session=session, now=now, facts=facts, guest=host is not None)
+
+
+def _write_booking(*, organization, session, member, seat, cost, payment, host, guest_name, booked_by, local_day, now):
+    """The counter (conditional), the credits (the booking's id is made here, so its ledger rows
+    name it and the booking is inserted once, with its lot), the booking (constraints), then the
+    All Access day or the friend pass."""
     if not Session.objects.filter(pk=session.pk, booked_count__lt=F("capacity")).update(
         booked_count=F("booked_count") + 1
     ):
         raise SessionFull()
     session.booked_count += 1
     timetable_changed(organization.pk)
+    is_guest = host is not None
     booking = Booking(
         id=uuid.uuid4(),
         organization=organization,
@@ -450,7 +540,8 @@ def _booking_create(
                 now=now,
                 booking_id=booking.pk,
                 performed_by=booked_by,
-                description=f"Booking: {ride_class.name} {clock.local_label(session.starts_at, organization.timezone)}"
+                description=f"Booking: {session.ride_class.name} "
+                f"{clock.local_label(session.starts_at, organization.timezone)}"
                 + (f", bike {seat.label}" if seat else ""),
             )
         except InsufficientCredits:
