@@ -273,13 +273,16 @@ def session_insert(
     ends_at: datetime,
     capacity: int | None = None,
     timetable_slot=None,
+    bookable: int | None = None,
 ) -> Session:
     """The body of `session_create`, in the caller's transaction (also the timetable's
-    generation): the layout must be at the location, capacity 1 to its bookable bikes."""
+    generation, which counts each room's bookable bikes once: `bookable`): the layout must be at
+    the location, capacity 1 to its bookable bikes."""
     locking.require_transaction("session_insert")
     if layout.location_id != location.pk:
         raise Invalid({"seat_layout_id": gettext_lazy("This seat layout belongs to another location.")})
-    bookable = selectors.bookable_seat_count(layout=layout)
+    if bookable is None:
+        bookable = selectors.bookable_seat_count(layout=layout)
     if capacity is None:
         capacity = bookable
     if capacity < 1:

@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
+from bookings_app import selectors
 from bookings_app.models import ClosedDate, Session, TimetableSlot
 from bookings_app.services.schedule import check_on_calendar, session_insert
 from members_app.audit import changes_between, log_action, snapshot
@@ -199,8 +200,11 @@ def sessions_generate(
             locking.lock_one(Organization.objects.all(), pk=organization.pk)
             plan = timetable_plan(organization=organization, date_from=date_from, date_to=date_to, now=now)
             locking.pause("timetable_planned")
+            bikes: dict = {}  # bookable bikes per room, counted once
             for item in plan.to_create:
                 slot = item.slot
+                if slot.seat_layout_id not in bikes:
+                    bikes[slot.seat_layout_id] = selectors.bookable_seat_count(layout=slot.seat_layout)
                 check_on_calendar(organization=organization, starts_at=item.starts_at, ends_at=item.ends_at)
                 plan.created.append(
                     session_insert(
@@ -212,6 +216,7 @@ def sessions_generate(
                         starts_at=item.starts_at,
                         ends_at=item.ends_at,
                         timetable_slot=slot,
+                        bookable=bikes[slot.seat_layout_id],
                     )
                 )
             log_action(

@@ -297,3 +297,13 @@ def test_control_without_the_studio_lock_the_constraint_stops_the_duplicates(rac
     # meet session_one_per_slot_and_start and answer busy, having written nothing.
     assert results == [9, "busy", "busy"]
     assert Session.objects.filter(organization=racing_studio).count() == 9
+
+
+def test_a_generation_costs_one_insert_per_session_plus_a_constant(org, layout, django_assert_max_num_queries):
+    for weekday in range(7):
+        slot(org, layout, weekday, "18:00")
+        slot(org, layout, weekday, "08:00")
+    with django_assert_max_num_queries(59 + 10):  # one INSERT per session, a constant besides
+        plan = generate(org)
+    # March 2026 has 62 of them; at NOW (Monday 2 March, 12:00) 1 March's two and 2 March 08:00 are past
+    assert len(plan.created) == 59 and plan.count("past") == 3
