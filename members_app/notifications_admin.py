@@ -15,7 +15,9 @@ from spinning.errors import DomainError
 class NotificationAdmin(TenantScopedAdmin):
     view_roles = frozenset({ADMIN, FRONT_DESK})
     write_roles = frozenset({ADMIN, FRONT_DESK})
-    list_display = ["created_at", "member", "kind", "language", "subject", "status", "attempts", "sent_at"]
+    # Fits a 1,366 px laptop (issue 12 item 7): the rider's name, the subject (it says the kind),
+    # the state with its attempts; kind and language are filters.
+    list_display = ["created_at", "rider", "subject", "state"]
     list_filter = ["status", "kind", "language", "audience"]
     search_fields = ["to_email", "subject", "member__first_name", "member__last_name", "member__user__email"]
     list_select_related = ["member__user"]
@@ -41,6 +43,19 @@ class NotificationAdmin(TenantScopedAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description=gettext_lazy("To"), ordering="member__last_name")
+    def rider(self, obj):
+        return obj.member.full_name if obj.member_id else obj.to_email
+
+    @admin.display(description=gettext_lazy("State"), ordering="status")
+    def state(self, obj):
+        if obj.attempts > 1 or obj.status == Notification.Status.FAILED:
+            return ngettext("%(state)s (%(n)d attempt)", "%(state)s (%(n)d attempts)", obj.attempts) % {
+                "state": obj.get_status_display(),
+                "n": obj.attempts,
+            }
+        return obj.get_status_display()
 
     def has_change_permission(self, request, obj=None):
         return False

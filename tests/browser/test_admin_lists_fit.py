@@ -18,7 +18,8 @@ import pytest
 from django.core.management import call_command
 
 from bookings_app import services
-from members_app.models import Organization
+from bookings_app.models import Session
+from members_app.models import Member, Organization
 from spinning import clock
 
 from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
@@ -94,6 +95,24 @@ def test_every_list_fits_a_laptop_screen_and_no_page_speaks_of_server_time(page,
         if (wider := overflow(page)) > 0:
             too_wide[url] = wider
     assert too_wide == {}, f"lists wider than 1366 px (by px): {too_wide}"
+
+    # The desk's own pages: Today, a roster with its map and waitlist, a member's page, the
+    # timetable's generation preview.
+    session = Session.objects.filter(organization=studio, booked_count__gt=0).order_by("starts_at").first()
+    member = Member.objects.get(organization=studio, user__email="elif@example.com")
+    pages = {
+        "today": "/admin/",
+        "roster": f"/admin/bookings_app/session/{session.pk}/roster/",
+        "member": f"/admin/members_app/member/{member.pk}/change/",
+        "generate": "/admin/bookings_app/timetableslot/generate/?date_from=2027-01-01&date_to=2027-01-31",
+    }
+    for name, url in pages.items():
+        page.goto(url)
+        expect(page.locator("#content")).to_be_visible()
+        page.shot(f"1366-page-{name}")
+        if (wider := overflow(page)) > 0:
+            too_wide[url] = wider
+    assert too_wide == {}, f"pages wider than 1366 px (by px): {too_wide}"
 
     for url in FORMS_WITH_TIMES:
         page.goto(url)
