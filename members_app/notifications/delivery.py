@@ -16,9 +16,11 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
+import time
 from datetime import datetime, timedelta
 from email.utils import formataddr
 
@@ -161,35 +163,58 @@ def hand_off(notification_id) -> None:
 
 _queue: queue.Queue | None = None
 _queue_lock = threading.Lock()
+SWEEP_EVERY = 60.0  # seconds between the thread's own sweeps when it has nothing to do
 
 
 def _thread_queue() -> queue.Queue:
-    """One daemon thread per process delivers what this process queued (no broker)."""
+    """One daemon thread per process delivers what this process queued (no broker) and, when
+    idle, sweeps what is due (retries after backoff; rows another process left behind), so a
+    web process without Celery also retries. At exit, a command waits a little for it."""
     global _queue
     with _queue_lock:
         if _queue is None:
             _queue = queue.Queue()
             threading.Thread(target=_thread_main, args=(_queue,), name="notifications", daemon=True).start()
+            atexit.register(wait_for_thread)
     return _queue
+
+
+def start_delivery_thread() -> None:
+    """Called where a server starts (spinning/wsgi.py): without a broker, the thread's sweep
+    runs from the start, not only after the first new message."""
+    if delivery_mode() == "thread":
+        _thread_queue()
 
 
 def _thread_main(jobs: queue.Queue) -> None:
     while True:
-        notification_id = jobs.get()
+        try:
+            notification_id = jobs.get(timeout=SWEEP_EVERY)
+        except queue.Empty:
+            notification_id = None
         try:
             close_old_connections()
-            deliver(notification_id)
+            if notification_id is None:
+                deliver_due()
+            else:
+                deliver(notification_id)
         except Exception:
-            log.exception("notification %s: delivery thread failed", notification_id)
+            log.exception("notifications: delivery thread failed (%s)", notification_id or "sweep")
         finally:
             connection.close()
-            jobs.task_done()
+            if notification_id is not None:
+                jobs.task_done()
 
 
 def wait_for_thread(timeout: float = 10.0) -> None:
-    """Tests and commands: wait until the delivery thread has handled what it was given."""
-    if _queue is not None:
-        _queue.join()
+    """Wait (at most `timeout` seconds) until the delivery thread has sent what it was given:
+    a management command's messages go out before the process ends; what does not is left
+    QUEUED for the next sweep."""
+    if _queue is None:
+        return
+    deadline = time.monotonic() + timeout
+    while _queue.unfinished_tasks and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def notification_resend(*, organization, notification_id, performed_by=None, now: datetime | None = None):

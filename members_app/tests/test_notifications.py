@@ -258,3 +258,31 @@ def test_the_admin_lists_the_studios_messages_and_resends_a_failed_one(
     # the member page links to the member's messages
     member_page = client.get(f"/admin/members_app/member/{member.pk}/change/").content.decode()
     assert "/admin/members_app/notification/?q=" in member_page
+
+
+@pytest.mark.concurrency  # the thread has its own connection: PostgreSQL (SQLite's test database is in memory)
+@pytest.mark.django_db(transaction=True)
+def test_without_a_broker_the_web_processs_thread_also_retries_what_is_due(settings, monkeypatch):
+    """make run / gunicorn without Celery: the delivery thread sweeps when idle, so a message
+    whose backoff is over goes out without cron."""
+    import time
+    import uuid
+
+    from members_app.notifications import delivery
+
+    settings.NOTIFY_DELIVERY = "off"
+    org = OrganizationFactory()
+    member = MemberFactory(organization=org)
+    with transaction.atomic():
+        row = notify(kind=Kind.MEMBER_ADDED, member=member, context={})
+    Notification.objects.filter(pk=row.pk).update(attempts=1, next_attempt_at=timezone.now() - timedelta(seconds=1))
+    settings.NOTIFY_DELIVERY = "thread"
+    monkeypatch.setattr(delivery, "SWEEP_EVERY", 0.2)
+    delivery.hand_off(uuid.uuid4())  # wakes the thread (nothing to claim); idle, it sweeps
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row.refresh_from_db()
+        if row.status == Status.SENT:
+            break
+        time.sleep(0.1)
+    assert (row.status, row.attempts) == (Status.SENT, 2)
