@@ -64,3 +64,16 @@ def test_staff_actions_show_on_the_history_of_their_objects(org):
     assert "Elif Yılmaz" in booking_page  # the member in words, not an id
     session_page = history(client, "bookings_app_session", session.pk)
     assert "Added to the waitlist" in session_page and "Mert Şahin" in session_page
+
+
+def test_the_home_pages_recent_actions_are_the_users_audit_entries(org):
+    desk_user = staff_user(org, StaffRole.Role.FRONT_DESK)
+    member = MemberFactory(organization=org, first_name="Elif", last_name="Yılmaz")
+    member_services.credit_adjustment_create(
+        organization=org, member_id=member.pk, amount=2, reason="Gift", performed_by=desk_user
+    )
+    client = Client()
+    client.force_login(desk_user)
+    page = client.get(reverse("admin:index")).content.decode()
+    box = page[page.index('id="recent-actions-module"') :]
+    assert "Credits adjusted" in box and "Elif Yılmaz" in box and "None available" not in box
