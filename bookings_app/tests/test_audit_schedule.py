@@ -19,8 +19,8 @@ NOW = datetime(2026, 3, 2, 12, 0, tzinfo=IST)
 
 
 @pytest.fixture(autouse=True)
-def frozen():
-    with time_machine.travel(NOW, tick=False):
+def clock():  # ticking: entries written one after another get distinct created_at
+    with time_machine.travel(NOW, tick=True):
         yield
 
 
