@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class BookingsConfig(AppConfig):
     name = "bookings_app"
     default_auto_field = "django.db.models.BigAutoField"
-    verbose_name = "Schedule and bookings"
+    verbose_name = gettext_lazy("Schedule and bookings")
 
     def ready(self):
         # Cancelling an All Access (packages_app) cancels the bookings it no longer covers; the

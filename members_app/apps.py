@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class MembersConfig(AppConfig):
     name = "members_app"
     default_auto_field = "django.db.models.BigAutoField"
-    verbose_name = "Studios and members"
+    verbose_name = gettext_lazy("Studios and members")
 
     def ready(self):
         # After the admin's autodiscover (django.contrib.admin comes first in INSTALLED_APPS):

@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class PackagesConfig(AppConfig):
     name = "packages_app"
     default_auto_field = "django.db.models.BigAutoField"
-    verbose_name = "Packages and sales"
+    verbose_name = gettext_lazy("Packages and sales")
