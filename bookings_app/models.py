@@ -20,6 +20,8 @@ class Location(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("location")
+        verbose_name_plural = _("locations")
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="location_name_unique_per_org")]
 
@@ -39,6 +41,8 @@ class SeatLayout(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("seat layout")
+        verbose_name_plural = _("seat layouts")
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["location", "name"], name="layout_name_unique_per_location")]
 
@@ -98,8 +102,8 @@ class RideClass(models.Model):
 
     class Meta:
         ordering = ["name"]
-        verbose_name = "class"
-        verbose_name_plural = "classes"
+        verbose_name = _("class")
+        verbose_name_plural = _("classes")
         constraints = [models.UniqueConstraint(fields=["organization", "name"], name="class_name_unique_per_org")]
 
     def __str__(self) -> str:
@@ -117,6 +121,8 @@ class Instructor(models.Model):
     is_active = models.BooleanField(default=True)
 
     class Meta:
+        verbose_name = _("instructor")
+        verbose_name_plural = _("instructors")
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -246,6 +252,8 @@ class Session(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         ordering = ["starts_at"]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="session_ends_after_start"),
@@ -315,6 +323,8 @@ class Booking(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(

@@ -78,6 +78,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = gettext_lazy("user")
+        verbose_name_plural = gettext_lazy("users")
         constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
 
     def clean(self):
@@ -150,6 +152,8 @@ class Organization(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("organization")
+        verbose_name_plural = gettext_lazy("organizations")
         ordering = ["name"]
         constraints = [models.CheckConstraint(condition=Q(credit_price__gte=0), name="org_credit_price_gte_0")]
 
@@ -170,6 +174,8 @@ class CreditPriceChange(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("credit price change")
+        verbose_name_plural = gettext_lazy("credit price changes")
         ordering = ["-created_at"]
 
 
@@ -186,6 +192,8 @@ class StaffRole(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("staff role")
+        verbose_name_plural = gettext_lazy("staff roles")
         constraints = [models.UniqueConstraint(fields=["organization", "user"], name="staffrole_one_per_org")]
 
     def __str__(self) -> str:
@@ -235,6 +243,8 @@ class Member(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("member")
+        verbose_name_plural = gettext_lazy("members")
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["organization", "user"], name="member_one_per_org"),
@@ -282,6 +292,8 @@ class CreditLot(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("credit lot")
+        verbose_name_plural = gettext_lazy("credit lots")
         ordering = ["created_at"]
         constraints = [
             models.CheckConstraint(
@@ -332,6 +344,8 @@ class CreditTransaction(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("credit transaction")
+        verbose_name_plural = gettext_lazy("credit transactions")
         ordering = ["-seq"]
         constraints = [
             models.CheckConstraint(condition=~Q(amount=0), name="ledger_amount_not_0"),
@@ -405,8 +419,8 @@ class AuditLogEntry(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "audit log entry"
-        verbose_name_plural = "audit log"
+        verbose_name = gettext_lazy("audit log entry")
+        verbose_name_plural = gettext_lazy("audit log")
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="audit_org_created"),
             models.Index(fields=["organization", "object_id", "-created_at"], name="audit_org_object"),
@@ -482,6 +496,8 @@ class Notification(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        verbose_name = gettext_lazy("notification")
+        verbose_name_plural = gettext_lazy("notifications")
         ordering = ["-created_at", "-id"]
         constraints = [
             models.UniqueConstraint(

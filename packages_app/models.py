@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from members_app.models import CreditLot, Member, Organization
 
@@ -51,6 +52,8 @@ class Package(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = gettext_lazy("package")
+        verbose_name_plural = gettext_lazy("packages")
         ordering = ["display_order", "name"]
         constraints = [
             models.UniqueConstraint("organization", Lower("code"), name="package_code_unique_per_org"),
@@ -133,6 +136,8 @@ class Coupon(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = gettext_lazy("coupon")
+        verbose_name_plural = gettext_lazy("coupons")
         ordering = ["code"]
         constraints = [
             models.UniqueConstraint("organization", Lower("code"), name="coupon_code_ci_unique_per_org"),
@@ -263,6 +268,8 @@ class Redemption(models.Model):
     cancel_reason = models.CharField(max_length=500, blank=True)
 
     class Meta:
+        verbose_name = gettext_lazy("redemption")
+        verbose_name_plural = gettext_lazy("redemptions")
         ordering = ["-redeemed_at"]
         constraints = [
             models.CheckConstraint(condition=Q(final_price__gte=0), name="redemption_final_price_gte_0"),
