@@ -251,3 +251,20 @@ def test_after_each_booking_commits_no_reader_sees_its_bike_free(api, org):
     assert problems == []
     live = Booking.objects.filter(LIVE, session=session).count()
     assert answered["n"] == live == 6 and final == live
+
+
+@pytest.mark.django_db
+@cached
+def test_a_bump_is_one_statement_and_the_cache_reads_it_back(org, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from bookings_app.timetable_cache import _version_key, timetable_changed
+
+    for _ in range(2):  # the first bump inserts the row, the next one updates it
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            timetable_changed(org.pk)
+        before = cache.get(_version_key(org.pk))
+        with CaptureQueriesContext(connection) as bump:
+            callbacks[0]()
+        assert len(bump.captured_queries) == 1
+        assert cache.get(_version_key(org.pk)) not in (None, before)
