@@ -1,6 +1,7 @@
 """The one clock. Services take `now=` and fall back to this, so tests can move time."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
@@ -9,6 +10,47 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 def now() -> datetime:
     return timezone.now()
+
+
+class _WholeMinuteZone(tzinfo):
+    """A studio's zone whose UTC offsets are whole minutes. Before standard time a zone has its
+    local mean time (Istanbul: +01:55:52 until 1910), which ISO-8601 as RFC 3339 and OpenAPI's
+    `date-time` cannot write; such an offset is rounded to the minute. Any other time is the
+    zone's own."""
+
+    def __init__(self, name: str):
+        self._zone = ZoneInfo(name)
+        self.key = name
+
+    def __str__(self) -> str:
+        return self.key
+
+    def __repr__(self) -> str:
+        return f"_WholeMinuteZone({self.key!r})"
+
+    def utcoffset(self, dt):
+        return _to_minute(self._zone.utcoffset(dt))
+
+    def dst(self, dt):
+        return self._zone.dst(dt)
+
+    def tzname(self, dt):
+        return self._zone.tzname(dt)
+
+    def fromutc(self, dt):
+        exact = dt.replace(tzinfo=UTC).astimezone(self._zone)
+        local = dt.replace(tzinfo=None) + _to_minute(exact.utcoffset())
+        return local.replace(tzinfo=self, fold=exact.fold)
+
+
+def _to_minute(offset: timedelta) -> timedelta:
+    return timedelta(minutes=round(offset.total_seconds() / 60))
+
+
+@lru_cache(maxsize=64)
+def api_zone(name: str) -> tzinfo:
+    """The zone the API renders a studio's timestamps in (API.md: its UTC offset)."""
+    return _WholeMinuteZone(name)
 
 
 def local_date(moment: datetime, tz_name: str) -> date:

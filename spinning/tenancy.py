@@ -17,6 +17,7 @@ from django.apps import apps
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
+from spinning import clock
 from spinning.errors import DomainError
 
 ADMIN = "ADMIN"
@@ -160,5 +161,5 @@ def _remember(request, tenant: Tenant) -> Tenant:
     timestamps in the studio's UTC offset); `StudioTimezoneMiddleware` resets the zone after
     the response."""
     request._tenant = tenant
-    timezone.activate(tenant.organization.timezone)
+    timezone.activate(clock.api_zone(tenant.organization.timezone))
     return tenant

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.utils import timezone as django_timezone
 
 from spinning import clock
 
@@ -168,3 +169,26 @@ def test_parse_moment_edges_of_the_calendar_that_exist():
     assert clock.parse_moment("0001-01-01", tz_name="America/New_York", end=False)[0] == datetime(
         1, 1, 1, tzinfo=ZoneInfo("America/New_York")
     )
+
+
+def test_the_api_zone_writes_whole_minute_offsets_even_before_standard_time():
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from rest_framework import serializers
+
+    from spinning.clock import api_zone
+
+    field = serializers.DateTimeField()
+    zone = api_zone("Europe/Istanbul")
+    with django_timezone.override(zone):
+        # today: the zone's own offset, the same instant
+        now = datetime(2026, 3, 4, 15, 0, tzinfo=UTC)
+        assert field.to_representation(now) == "2026-03-04T18:00:00+03:00"
+        assert now.astimezone(zone) == now.astimezone(ZoneInfo("Europe/Istanbul"))
+        # local mean time (+01:55:52 before 1910) is written to the minute: +01:56
+        assert field.to_representation(datetime(932, 7, 3, 4, 8, tzinfo=UTC)).endswith("+01:56")
+    with django_timezone.override(api_zone("Europe/Berlin")):  # daylight saving both ways
+        assert field.to_representation(datetime(2026, 3, 29, 1, 30, tzinfo=UTC)) == "2026-03-29T03:30:00+02:00"
+        assert field.to_representation(datetime(2026, 10, 25, 0, 30, tzinfo=UTC)) == "2026-10-25T02:30:00+02:00"
+        assert field.to_representation(datetime(2026, 10, 25, 1, 30, tzinfo=UTC)) == "2026-10-25T02:30:00+01:00"
