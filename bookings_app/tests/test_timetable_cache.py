@@ -268,3 +268,33 @@ def test_a_bump_is_one_statement_and_the_cache_reads_it_back(org, django_capture
             callbacks[0]()
         assert len(bump.captured_queries) == 1
         assert cache.get(_version_key(org.pk)) not in (None, before)
+
+
+@pytest.mark.django_db
+def test_cached_pages_are_exactly_what_the_database_renders(api, org, django_capture_on_commit_callbacks):
+    """Every kind of caller and page: with the cache off, on a miss, on a hit — the same body."""
+    layout = make_layout(org, ["NN"])
+    sessions = [make_session(org, local(3 + i % 4, 7 + i), layout=layout) for i in range(6)]
+    member, priority = MemberFactory(organization=org), MemberFactory(organization=org)
+    give_credits(member, 5, now=NOW)
+    elite_30(priority, now=NOW)
+    book(org, member, sessions[0], django_capture_on_commit_callbacks)
+    book(org, priority, sessions[1], django_capture_on_commit_callbacks)
+    admin = staff_user(org, StaffRole.Role.ADMIN)
+    anonymous = api()
+    anonymous.credentials(HTTP_X_ORGANIZATION=org.slug)
+    callers = {
+        "member": api(user=member.user, org=org),
+        "priority": api(user=priority.user, org=org),
+        "staff": api(user=admin, org=org),
+        "anonymous": anonymous,
+    }
+    paths = [URL, URL + "&page_size=2&page=2", "/api/sessions?from=2026-03-05&to=2026-03-05", "/api/sessions"]
+    for name, client in callers.items():
+        for path in paths:
+            with override_settings(TIMETABLE_CACHE=False):
+                plain = client.get(path)
+            with override_settings(TIMETABLE_CACHE=True):
+                miss, hit = client.get(path), client.get(path)
+            assert plain.status_code == miss.status_code == hit.status_code == 200, (name, path)
+            assert plain.json() == miss.json() == hit.json(), (name, path)
