@@ -37,6 +37,7 @@ from spinning.errors import Invalid, NotFound
 from spinning.permissions import IsMemberOrStaff, IsStaff, PublicReadAdminWrite, StaffWriteAdminOnly
 from spinning.schema import IDEMPOTENCY_KEY, operation
 from spinning.tenancy import Tenant, resolve_tenant
+from spinning.throttling import guarded_cache
 from spinning.views import ORGANIZATION_HEADER, TenantMixin, TenantViewSet
 
 UUID_REGEX = "[0-9a-fA-F-]{36}"
@@ -47,6 +48,7 @@ class CouponGuessThrottle(SimpleRateThrottle):
     the code lookup, and quote/redeem when they carry a coupon_code."""
 
     scope = "coupon_lookup"
+    cache = guarded_cache  # a cache that is down counts in the database, never a 500
 
     def get_cache_key(self, request, view):
         tenant = resolve_tenant(request)

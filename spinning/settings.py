@@ -288,8 +288,16 @@ CACHES = {
     }
 }
 if os.environ.get("REDIS_URL"):
+    # Redis fails fast when it is down (a refused or slow connection is an error in under 2 s);
+    # the throttles then count in `fallback` (the database cache) and the timetable reads the
+    # database (spinning/throttling.py, bookings_app/timetable_cache.py): never a 500.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": os.environ["REDIS_URL"],
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        },
+        "fallback": CACHES["default"],
     }
 
 # The timetable's shared part in the default cache, dropped on the commit of any change

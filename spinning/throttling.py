@@ -10,17 +10,70 @@ proxies (DRF's semantics; 0 = REMOTE_ADDR, so a spoofed X-Forwarded-For buys not
 - `RegistrationThrottle` (per address) and `PasswordResetThrottle` (per address and per email):
   every request counts.
 Rates are read when used (not at import), so `override_settings` works in tests.
+
+The counters survive a cache that fails (Redis stopped): every read and write goes through
+`guarded_cache`, which on an error of the default cache uses the database cache `fallback`
+(settings, with `REDIS_URL`) and, without one, counts nothing. A throttle never answers 500;
+during a Redis outage the counts start again in the database (`make faults`, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 
+from django.conf import settings
 from django.core.cache import cache as default_cache
+from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+
+log = logging.getLogger(__name__)
+
+
+class GuardedCache:
+    """`get` and `set` of the default cache that never raise: on an error (Redis unreachable) the
+    `fallback` cache of settings.CACHES (the database cache) is used, else the read finds nothing
+    and the write is dropped."""
+
+    def __init__(self, primary=None):
+        self.primary = primary or default_cache
+
+    def _fallback(self):
+        if "fallback" in settings.CACHES:
+            return caches["fallback"]
+        return None
+
+    def get(self, key, default=None):
+        try:
+            return self.primary.get(key, default)
+        except Exception:  # noqa: BLE001 - the shared cache is down: count in the fallback
+            log.warning("throttle cache unavailable (get %s); using the fallback", key, exc_info=True)
+            fallback = self._fallback()
+            if fallback is None:
+                return default
+            try:
+                return fallback.get(key, default)
+            except Exception:  # noqa: BLE001
+                return default
+
+    def set(self, key, value, timeout=None):
+        try:
+            self.primary.set(key, value, timeout)
+            return
+        except Exception:  # noqa: BLE001
+            log.warning("throttle cache unavailable (set %s); using the fallback", key, exc_info=True)
+        fallback = self._fallback()
+        if fallback is not None:
+            try:
+                fallback.set(key, value, timeout)
+            except Exception:  # noqa: BLE001
+                pass
+
+
+guarded_cache = GuardedCache()
 
 
 def client_address(request) -> str:
@@ -50,7 +103,7 @@ class SlidingWindow:
 
     def __init__(self, scope: str, cache=None):
         self.scope = scope
-        self.cache = cache or default_cache
+        self.cache = cache or guarded_cache
 
     def _key(self, key: str) -> str:
         return f"throttle:{self.scope}:{key}"
@@ -89,6 +142,7 @@ class _ScopedThrottle(SimpleRateThrottle):
     """A DRF throttle whose rate is read at request time from DEFAULT_THROTTLE_RATES[scope]."""
 
     scope = ""
+    cache = guarded_cache
 
     def __init__(self):  # DRF reads the rate in __init__; we read it per request below
         pass

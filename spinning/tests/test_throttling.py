@@ -279,3 +279,39 @@ def test_throttle_keys_never_hold_an_email(rf):
     assert keys[0] == "addr:192.0.2.1"
     assert "example" not in keys[1].lower()
     assert keys == login_failure_keys(request, "someone@example.com ")
+
+
+# --- Redis down (issue 14, `make faults`) -------------------------------------------------------
+def _redis_down(settings):
+    """The default cache is a Redis nobody listens on (Redis stopped); the database cache is the
+    fallback, as settings.py makes it with REDIS_URL."""
+    from bench.common import free_port
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+        "fallback": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "spinning_cache"},
+    }
+
+
+def test_with_redis_down_wrong_logins_are_still_counted_in_the_database_not_a_500(settings, member):
+    _redis_down(settings)
+    rates(settings, login_failures="3/min")
+    client = APIClient()
+    for n in range(3):
+        assert login(client, member.user.email, f"wrong-{n}").status_code == 400
+    assert_throttled(login(client, member.user.email, PASSWORD))
+
+
+def test_with_redis_down_and_no_fallback_the_throttle_lets_requests_through(settings):
+    _redis_down(settings)
+    del settings.CACHES["fallback"]
+    rates(settings, registration="1/hour")
+    OrganizationFactory(slug="studio-a")
+    client = APIClient()
+    client.defaults["HTTP_X_ORGANIZATION"] = "studio-a"
+    for n in range(2):  # nothing to count in: no 429, and above all no 500
+        assert client.post("/api/auth/register", registration(n), format="json").status_code == 201
