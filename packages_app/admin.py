@@ -355,14 +355,12 @@ class RedemptionAdmin(StaffScopedAdmin):
 
     def _run(self, request, queryset, service, verb: str):
         done = 0
-        for redemption in queryset.select_related("organization", "package"):
+        for redemption in queryset.select_related("organization", "package", "member"):
             try:
                 service(organization=redemption.organization, redemption_id=redemption.pk, performed_by=request.user)
                 done += 1
-            except DomainError as exc:
-                messages.error(
-                    request, f"{redemption.package.code} for {redemption.member_id}: {exc.detail} ({exc.code})"
-                )
+            except DomainError as exc:  # words, never the code or an id (issue 12 item 7)
+                messages.error(request, f"{redemption.package.name} for {redemption.member.full_name}: {exc.detail}")
         if done:
             messages.success(request, f"{verb} {done} redemption(s).")
 
@@ -393,7 +391,7 @@ class RedemptionAdmin(StaffScopedAdmin):
                     done += 1
                 except DomainError as exc:
                     messages.error(
-                        request, f"{redemption.package.code} for {redemption.member}: {exc.detail} ({exc.code})"
+                        request, f"{redemption.package.name} for {redemption.member.full_name}: {exc.detail}"
                     )
             if done:
                 messages.success(request, f"Cancelled {done} redemption(s).")
@@ -416,7 +414,7 @@ class RedemptionAdmin(StaffScopedAdmin):
                 organization=redemption.organization, redemption_id=redemption.pk, performed_by=None, dry_run=True
             )
         except DomainError as exc:
-            return {"redemption": redemption, "effects": None, "error": f"{exc.detail} ({exc.code})", "bookings": []}
+            return {"redemption": redemption, "effects": None, "error": str(exc.detail), "bookings": []}
         return {
             "redemption": redemption,
             "effects": outcome.effects,
@@ -598,7 +596,7 @@ class RedemptionAdmin(StaffScopedAdmin):
                     member=member,
                 )
             except DomainError as exc:
-                problems.append(f"{exc.detail} ({exc.code})")
+                problems.append(str(exc.detail))
             if quote is not None and "_confirm" in request.POST:
                 response = self._confirm_sale(request, form, member, quote, problems)
                 if response is not None:
@@ -621,6 +619,8 @@ class RedemptionAdmin(StaffScopedAdmin):
             "member": member,
             "form": form,
             "quote": quote,
+            # the kind of deal in words ("Coupon bonus credits"), not the code (issue 12 item 7)
+            "quote_kind": dict(Redemption.Type.choices).get(getattr(quote, "redemption_type", None), ""),
             "opts": self.model._meta,
             "member_opts": Member._meta,
         }
@@ -654,7 +654,7 @@ class RedemptionAdmin(StaffScopedAdmin):
             messages.info(request, "This sale was already recorded.")
             return redirect(reverse("admin:packages_app_redemption_change", args=[replay.resource_id]))
         except DomainError as exc:
-            problems.append(f"{exc.detail} ({exc.code})")
+            problems.append(str(exc.detail))
             return None
         messages.success(
             request,
