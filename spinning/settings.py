@@ -341,6 +341,10 @@ EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 NOTIFY_DELIVERY = os.environ.get("NOTIFY_DELIVERY", "")
 NOTIFY_MAX_ATTEMPTS = int(os.environ.get("NOTIFY_MAX_ATTEMPTS", "8"))
 NOTIFY_RETRY_BASE_SECONDS = int(os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "60"))
+# A claim's lease: a sender that died mid-send leaves its row to the sweep after this long.
+NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "600"))
+# How often the beat runs the sweep (`deliver_due_notifications`).
+NOTIFY_SWEEP_SECONDS = float(os.environ.get("NOTIFY_SWEEP_SECONDS", "60"))
 # Where a member opens the app (shown in emails); optional.
 MEMBER_APP_URL = os.environ.get("MEMBER_APP_URL", "")
 
@@ -354,7 +358,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "deliver-due-notifications": {"task": "members_app.tasks.deliver_due_notifications", "schedule": 60.0},
+    "deliver-due-notifications": {
+        "task": "members_app.tasks.deliver_due_notifications",
+        "schedule": NOTIFY_SWEEP_SECONDS,
+    },
     "send-reminders": {"task": "members_app.tasks.send_reminders", "schedule": 60.0 * 60},
     "expire-packages": {"task": "packages_app.tasks.expire_packages", "schedule": 60.0 * 15},
     "close-sessions": {"task": "bookings_app.tasks.close_sessions", "schedule": 60.0 * 5},

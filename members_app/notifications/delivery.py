@@ -39,6 +39,24 @@ log = logging.getLogger("members_app.notifications")
 Status = Notification.Status
 
 LEASE = timedelta(minutes=10)  # far above the SMTP timeout: a live sender always finishes first
+
+
+def lease() -> timedelta:
+    """How long a claim holds (NOTIFY_LEASE_SECONDS, default 10 min): a sender that died
+    mid-send leaves its row to the sweep after this. Keep it well above EMAIL_TIMEOUT."""
+    seconds = getattr(settings, "NOTIFY_LEASE_SECONDS", None)
+    return timedelta(seconds=int(seconds)) if seconds else LEASE
+
+
+def message_id(row: Notification) -> str:
+    """One Message-ID per outbox row, the same on every attempt: should a sender die after the
+    mail server accepted the message but before the row was marked SENT, the sweep sends it
+    again (at least once), and mail clients and archives see the same Message-ID twice and
+    keep one (docs/NOTIFICATIONS.md, "The at-least-once window")."""
+    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
+    return f"<notification-{row.pk}@{domain}>"
+
+
 MAX_BACKOFF = timedelta(hours=6)
 
 
@@ -58,7 +76,7 @@ def _due(now: datetime) -> Q:
 def claim(notification_id, *, now: datetime) -> Notification | None:
     """Take one due message for sending; None if another worker has it, or it is not due."""
     won = Notification.objects.filter(_due(now), pk=notification_id).update(
-        status=Status.SENDING, attempts=F("attempts") + 1, claimed_until=now + LEASE
+        status=Status.SENDING, attempts=F("attempts") + 1, claimed_until=now + lease()
     )
     if won != 1:
         return None
@@ -76,7 +94,11 @@ def _email(row: Notification) -> EmailMultiAlternatives:
         from_email=from_email,
         to=[row.to_email],
         reply_to=[row.reply_to] if row.reply_to else None,
-        headers={"X-Spinning-Notification": str(row.pk), "Content-Language": row.language},
+        headers={
+            "X-Spinning-Notification": str(row.pk),
+            "Content-Language": row.language,
+            "Message-ID": message_id(row),
+        },
     )
     if row.body_html:
         message.attach_alternative(row.body_html, "text/html")

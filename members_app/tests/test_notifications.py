@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from members_app.models import Notification
 from members_app.notifications import deliver, deliver_due, notification_resend, notify
-from members_app.notifications.delivery import backoff
+from members_app.notifications.delivery import backoff, claim, message_id, send
 from members_app.tests.factories import MemberFactory, OrganizationFactory, staff_user
 from spinning.smtp_test_server import free_port
 
@@ -141,6 +141,23 @@ def test_a_claimed_message_is_not_sent_by_a_second_worker_until_its_lease_runs_o
     Notification.objects.filter(pk=row.pk).update(status=Status.SENDING, claimed_until=timezone.now())
     assert deliver(row.pk, now=timezone.now() - timedelta(seconds=1)) == "skipped"
     assert deliver(row.pk, now=timezone.now() + timedelta(seconds=1)) == "sent"
+
+
+def test_the_lease_is_a_setting_and_every_attempt_carries_the_same_message_id(member, settings):
+    """A sender SIGKILLed after the server took the message: the sweep sends it again after the
+    lease, with the same Message-ID, so the copy can be recognised (the at-least-once window)."""
+    settings.NOTIFY_LEASE_SECONDS = 30
+    row = _queue(member)
+    start = timezone.now()
+    Notification.objects.filter(pk=row.pk).update(status=Status.QUEUED, attempts=0, next_attempt_at=start)
+    claimed = claim(row.pk, now=start)
+    assert claimed.claimed_until == start + timedelta(seconds=30)
+    send(claimed)  # the server takes the message; the sender dies before marking the row SENT
+    assert deliver(row.pk, now=start + timedelta(seconds=29)) == "skipped"
+    assert deliver(row.pk, now=start + timedelta(seconds=31)) == "sent"
+    ids = [m.message()["Message-ID"] for m in mail.outbox]
+    assert len(ids) == 2 and set(ids) == {message_id(row)}, ids
+    assert message_id(row).startswith(f"<notification-{row.pk}@")
 
 
 @pytest.mark.concurrency
