@@ -132,6 +132,17 @@ class StaffRoleAdmin(TenantScopedAdmin):
         except DomainError as exc:  # the form checked it already: only a forged or racing POST
             raise PermissionDenied(exc.detail) from None
 
+    def delete_view(self, request, object_id, extra_context=None):
+        # staff_role_remove owns its durable transaction (and writes the audit entry in it)
+        return self._delete_view(request, object_id, extra_context)
+
+    def delete_model(self, request, obj):
+        services.staff_role_remove(staff_role=obj, removed_by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for staff_role in queryset:
+            services.staff_role_remove(staff_role=staff_role, removed_by=request.user)
+
 
 class CreditAdjustmentForm(forms.Form):
     amount = forms.IntegerField(help_text="Positive adds credits (a new lot); negative deducts.")

@@ -18,6 +18,7 @@ HISTORY_LIMIT = 200
 ACTION_WORDS = {
     "organization.update": _("Studio settings changed"),
     "staff_role.set": _("Role given"),
+    "staff_role.remove": _("Role taken away"),
     "member.create": _("Member added"),
     "member.update": _("Member's details changed"),
     "credits.adjust": _("Credits adjusted"),

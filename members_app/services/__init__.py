@@ -24,6 +24,7 @@ from members_app.services.people import (
     member_create,
     member_register,
     member_update,
+    staff_role_remove,
     staff_role_set,
 )
 
@@ -41,5 +42,6 @@ __all__ = [
     "member_register",
     "member_update",
     "organization_update",
+    "staff_role_remove",
     "staff_role_set",
 ]

@@ -205,3 +205,27 @@ def staff_role_set(*, organization: Organization, user: User, role: str, granted
                 changes={"user": user.email, "role": [before, role]},
             )
     return staff_role
+
+
+def staff_role_remove(*, staff_role: StaffRole, removed_by: User | None = None) -> None:
+    """Take a person's staff role in a studio away (DOMAIN.md 18: role changes are recorded).
+
+    The person keeps their login and any member row; without a role anywhere they are no longer
+    staff (the admin refuses them), unless they are a platform superuser.
+    """
+    with transaction.atomic(durable=True):
+        row = StaffRole.objects.select_for_update().filter(pk=staff_role.pk).select_related("user").first()
+        if row is None:  # removed meanwhile: nothing to do, nothing to record
+            return
+        user = row.user
+        log_action(
+            organization=row.organization,
+            actor=removed_by,
+            action="staff_role.remove",
+            obj=row,
+            changes={"user": user.email, "role": [row.role, None]},
+        )
+        row.delete()
+        if user.is_staff and not user.is_superuser and not StaffRole.objects.filter(user=user).exists():
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])

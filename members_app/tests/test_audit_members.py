@@ -89,3 +89,36 @@ def test_the_admin_organization_form_goes_through_the_service(org_a, admin_a):
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     entry = only_entry(object_id=org_a.pk)
     assert entry.changes == {"no_show_grace_minutes": [15, 20]} and entry.actor_id == admin_a.pk
+
+
+def test_taking_a_role_away_in_the_admin_is_recorded_and_ends_admin_access(org_a, admin_a):
+    person = MemberFactory(organization=org_a).user
+    role = services.staff_role_set(organization=org_a, user=person, role=StaffRole.Role.FRONT_DESK, granted_by=admin_a)
+    client = Client()
+    client.force_login(admin_a)
+    response = client.post(reverse("admin:members_app_staffrole_delete", args=[role.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not StaffRole.objects.filter(pk=role.pk).exists()
+    entry = only_entry(action="staff_role.remove")
+    assert (entry.actor_id, entry.object_id) == (admin_a.pk, role.pk)
+    assert entry.changes == {"user": person.email, "role": ["FRONT_DESK", None]}
+    person.refresh_from_db()
+    assert not person.is_staff  # no role left anywhere: the admin refuses them
+
+
+def test_taking_roles_away_from_the_list_records_each(org_a, admin_a):
+    people = [MemberFactory(organization=org_a).user for _ in range(2)]
+    roles = [
+        services.staff_role_set(organization=org_a, user=p, role=StaffRole.Role.INSTRUCTOR, granted_by=admin_a)
+        for p in people
+    ]
+    client = Client()
+    client.force_login(admin_a)
+    response = client.post(
+        reverse("admin:members_app_staffrole_changelist"),
+        {"action": "delete_selected", "_selected_action": [str(r.pk) for r in roles], "post": "yes"},
+    )
+    assert response.status_code == 302
+    assert sorted(e.changes["user"] for e in AuditLogEntry.objects.filter(action="staff_role.remove")) == sorted(
+        p.email for p in people
+    )
