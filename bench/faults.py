@@ -57,7 +57,23 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--lock-timeout-ms", type=int, default=3000, help="LOCK_TIMEOUT_MS for the server")
     parser.add_argument("--reseed", action="store_true")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        default="gunicorn,redis,worker,smtp",
+        help="drills to run, comma-separated: gunicorn (worker kill, PostgreSQL restart, locks), "
+        "redis, worker (Celery), smtp (bench/faults_bg.py)",
+    )
+    parser.add_argument("--short", action="store_true", help="smtp drill: refuse connections 15 s, not 60 s")
+    parser.add_argument("--bg-clients", type=int, default=3, help="booking threads of the background drills")
+    parser.add_argument("--pause", type=float, default=0.1, help="seconds between a client's bookings (background)")
+    parser.add_argument("--settle", type=float, default=150, help="seconds allowed for every message to be SENT")
+    parser.add_argument("--lease", type=int, default=20, help="NOTIFY_LEASE_SECONDS of the background drills")
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    unknown = set(args.only) - {"gunicorn", "redis", "worker", "smtp"}
+    if unknown:
+        parser.error(f"unknown drill(s): {', '.join(sorted(unknown))}")
+    return args
 
 
 def pg_version() -> str:
@@ -83,8 +99,11 @@ class HealthPoller(threading.Thread):
             self.stop_event.wait(0.2)
 
 
-def load(port: int, pairs: list[tuple[str, str]], n_clients: int, duration: float, t0: float) -> list[dict]:
-    """n_clients threads booking for `duration` seconds; every request and its answer."""
+def load(
+    port: int, pairs: list[tuple[str, str]], n_clients: int, duration: float, t0: float, pause: float = 0.0
+) -> list[dict]:
+    """n_clients threads booking for `duration` seconds (`pause` s between a client's requests);
+    every request and its answer."""
     records: list[dict] = []
     lock = threading.Lock()
     deadline = t0 + duration
@@ -116,6 +135,8 @@ def load(port: int, pairs: list[tuple[str, str]], n_clients: int, duration: floa
             n += 1
             if answer.status is None or (answer.status >= 500):
                 time.sleep(0.1)  # a real client backs off a little
+            elif pause:
+                time.sleep(pause)
         client.close()
 
     threads = [threading.Thread(target=worker, args=(k,), daemon=True) for k in range(n_clients)]
@@ -175,6 +196,24 @@ def lock_drill(port: int, database: str, *, what: str, token: str, session_id: s
 def main(argv=None) -> int:
     args = parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    code = 0
+    if "gunicorn" in args.only:
+        code = classic(args)
+    background = [name for name in ("redis", "worker", "smtp") if name in args.only]
+    if background:
+        from bench import faults_bg
+
+        ensure_base(args)
+        results = faults_bg.run(args, BASE_DB, background)
+        (OUT / "faults-bg.json").write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(faults_bg.render(results, args))
+        if any(r["verdict"] != "PASS" for r in results):
+            code = 1
+    return code
+
+
+def ensure_base(args) -> None:
     sizes = {
         "members": args.members,
         "sessions": 500,
@@ -184,6 +223,11 @@ def main(argv=None) -> int:
     }
     seed_args = [f"--{k.replace('_', '-')}={v}" for k, v in sizes.items()]
     common.ensure_base_database(BASE_DB, sizes, reseed=args.reseed, seed_args=seed_args)
+
+
+def classic(args) -> int:
+    """The first drills: a gunicorn worker SIGKILLed, PostgreSQL restarted, rows held locked."""
+    ensure_base(args)
     common.create_database(RUN_DB, template=BASE_DB)
     prepared = common.run_json("bench.prepare", RUN_DB, "--out", str(OUT / "faults"), "--rush-clients", "20")
     pairs = [tuple(line.split("\t")) for line in Path(prepared["pairs_file"]).read_text().splitlines()]
@@ -191,7 +235,6 @@ def main(argv=None) -> int:
 
     server = Server(RUN_DB, workers=args.workers, env_extra={"LOCK_TIMEOUT_MS": str(args.lock_timeout_ms)})
     atexit.register(server.stop)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     server.start()
     log(f"started {server.describe()}; load for {args.duration:.0f} s with {args.clients} clients")
 
