@@ -392,11 +392,3 @@ class WaitlistJoinSerializer(serializers.Serializer):
     member_id = serializers.UUIDField(
         required=False, allow_null=True, help_text="Staff: the member to add (members join for themselves)."
     )
-
-
-class ErrorSerializer(serializers.Serializer):
-    """The one error shape (API.md Conventions), for operations that list their codes."""
-
-    code = serializers.CharField()
-    detail = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
