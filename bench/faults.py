@@ -1,7 +1,9 @@
 """`make faults`: bookings under load while things break; then prove nothing was lost.
 
-    make faults                                  # kill a worker, restart PostgreSQL, hold locks
+    make faults                                  # every drill: the ones below and bench/faults_bg.py
+    make faults FAULTS_ARGS="--only gunicorn"    # kill a worker, restart PostgreSQL, hold locks
     make faults FAULTS_ARGS="--no-pg-restart"    # everything but the PostgreSQL restart
+    make faults FAULTS_ARGS="--only redis,worker,smtp [--short]"   # Redis, Celery, SMTP drills
 
 Drills, all against gunicorn on 127.0.0.1 with production settings and a database of our own
 (`spin_faults`, copied from the seeded `spin_faults_base`):

@@ -424,6 +424,7 @@ def render(results: list[dict], args) -> str:
         lines.append(
             f"  {r['drill']:<8} {r['bookings_ok']:>11} {r['5xx']:>4} {r['no_answer']:>9} {r['expected']:>8} "
             f"{r['delivered']:>9} {r['missing']:>7} {r['doubled']:>7}  {r['verdict']}"
+            + (" (each copy with the same Message-ID: the at-least-once window)" if r["doubled"] else "")
         )
     lines.append("")
     return "\n".join(lines)
