@@ -37,22 +37,23 @@ messages: venv
 ## make run: set up, migrate, seed the demo studio, print the logins, serve on http://127.0.0.1:8000
 run: venv
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 MAIL_DIR=var/mail $(BIN)/python manage.py seed_demo
 	@echo ""
 	@echo "Serving on http://$(HOST):$(PORT)  admin: http://$(HOST):$(PORT)/admin/  API docs: http://$(HOST):$(PORT)/api/docs/"
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Emails the product sends (no EMAIL_HOST set): files in var/mail/"
+	DEBUG=1 MAIL_DIR=var/mail $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make dev-celery: web + Celery worker + beat against the local Redis (CELERY_BROKER_URL, default db 0);
-## emails go to the console unless EMAIL_HOST is set. Ctrl-C stops all three.
+## emails go to files in var/mail/ unless EMAIL_HOST is set. Ctrl-C stops all three.
 CELERY_BROKER_URL ?= redis://127.0.0.1:6379/0
 dev-celery: venv
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 MAIL_DIR=var/mail $(BIN)/python manage.py seed_demo
 	@mkdir -p var
 	@trap 'kill 0' INT TERM EXIT; \
-	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A spinning worker -l info --concurrency 2 & \
+	DEBUG=1 MAIL_DIR=var/mail CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A spinning worker -l info --concurrency 2 & \
 	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/celery -A spinning beat -l info --schedule var/celerybeat-schedule & \
-	DEBUG=1 CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	DEBUG=1 MAIL_DIR=var/mail CELERY_BROKER_URL=$(CELERY_BROKER_URL) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 ## make test: set up the dev venv if needed and run the whole suite (DATABASE_URL picks PostgreSQL)
 test: venv-dev

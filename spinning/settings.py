@@ -320,13 +320,18 @@ PASSWORD_RESET_URL = os.environ.get("PASSWORD_RESET_URL", "http://localhost:8000
 # Django's reset tokens stop working after this long (and as soon as the password changes).
 PASSWORD_RESET_TIMEOUT = int(os.environ.get("PASSWORD_RESET_TIMEOUT", str(60 * 60 * 24)))
 
-# Mail: Django's SMTP settings from the environment; without EMAIL_HOST, to the console.
+# Mail: Django's SMTP settings from the environment; without EMAIL_HOST, to the files of
+# MAIL_DIR (`make run`: var/mail, one .log file per batch, so the demo's mails do not bury the
+# printed logins), or else to the console.
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 if EMAIL_HOST:
     EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587"))
     EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
     EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
+elif os.environ.get("MAIL_DIR"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = os.environ["MAIL_DIR"]
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
