@@ -6,6 +6,7 @@ booking or a session goes through bookings_app.services (never a model save).
 """
 
 from django.contrib import admin
+from django.utils.translation import gettext_lazy
 
 from bookings_app.admin.bookings import BookingAdmin
 from bookings_app.admin.common import EVERYONE, STAFF, BookingDayFilter, ServiceRefusalMixin, StudioDayFilter
@@ -37,4 +38,6 @@ __all__ = [
 # The back office is the only site this project serves: no "View site" link to a page that does
 # not exist (issue 12 item 8).
 admin.site.site_url = None
-admin.site.index_title = "Back office"
+admin.site.site_header = gettext_lazy("Studio administration")
+admin.site.site_title = gettext_lazy("Studio administration")
+admin.site.index_title = gettext_lazy("Back office")
