@@ -8,6 +8,9 @@ class BookingsConfig(AppConfig):
     verbose_name = gettext_lazy("Schedule and bookings")
 
     def ready(self):
+        from spinning.field_labels import translate_field_labels
+
+        translate_field_labels("bookings_app")  # the admin's forms and columns in the user's language
         # Cancelling an All Access (packages_app) cancels the bookings it no longer covers; the
         # layers point one way, so bookings_app hands packages_app the function that does it.
         from bookings_app.services import bookings_release_for_cancelled_redemption
