@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 #: Debian's chromium (CI installs it with apt); CHROMIUM_PATH overrides it, e.g. to check the skip
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,3 +33,10 @@ def chromium_missing_reason() -> str | None:
     except ImportError:
         return "the playwright package is not installed (pip install -r requirements-dev.txt)"
     return None
+
+
+#: the marks every browser test module starts from: `pytestmark = [*BROWSER_TEST, ...]`
+BROWSER_TEST = [
+    pytest.mark.browser,
+    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
+]

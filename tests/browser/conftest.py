@@ -32,6 +32,15 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _expect_timeout():
+    """Playwright's `expect` waits as long as an action may (ACTION_TIMEOUT_MS), not its own 5 s."""
+    if chromium_missing_reason() is None:
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=ACTION_TIMEOUT_MS)
+
+
 @pytest.fixture(scope="module")
 def _async_unsafe_allowed():
     """Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from a

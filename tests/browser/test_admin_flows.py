@@ -28,24 +28,12 @@ from packages_app import services as package_services
 from packages_app.models import Coupon, Package, Redemption
 from spinning import clock
 
-from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+from .chromium import BROWSER_TEST
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "spin-admin-2026"
 MEMBER_EMAIL = "mert@example.com"  # a demo rider with no package and no credits
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _expect_timeout():
-    if chromium_missing_reason() is None:
-        from playwright.sync_api import expect
-
-        expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 @pytest.fixture

@@ -22,14 +22,10 @@ from bookings_app.models import Session
 from members_app.models import Member, Organization
 from spinning import clock
 
-from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+from .chromium import BROWSER_TEST
 from .test_admin_flows import ADMIN_EMAIL, ADMIN_PASSWORD, expect, login
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 LAPTOP = {"width": 1366, "height": 768}
 
@@ -40,14 +36,6 @@ FORMS_WITH_TIMES = [
     "/admin/packages_app/package/add/",
     "/admin/packages_app/coupon/add/",
 ]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _expect_timeout():
-    if chromium_missing_reason() is None:
-        from playwright.sync_api import expect as playwright_expect
-
-        playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)
 
 
 @pytest.fixture

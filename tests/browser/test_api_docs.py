@@ -8,13 +8,9 @@ from urllib.parse import urlparse
 
 import pytest
 
-from .chromium import SCREENSHOTS, chromium_missing_reason
+from .chromium import BROWSER_TEST, SCREENSHOTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1"}
 # ReDoc's "API docs by Redocly" link in its side menu shows a logo from its CDN (an <img> in the

@@ -18,13 +18,9 @@ from packages_app import services as package_services
 from packages_app.models import Coupon, Package
 from spinning import clock
 
-from .chromium import SCREENSHOTS, chromium_missing_reason
+from .chromium import BROWSER_TEST, SCREENSHOTS
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@example.com", "spin-admin-2026"
 

@@ -22,22 +22,10 @@ from members_app.models import AuditLogEntry, Member, Organization
 from members_app.seeds import FRONT_DESK_EMAIL, FRONT_DESK_PASSWORD
 from spinning import clock
 
-from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+from .chromium import BROWSER_TEST
 from .test_admin_flows import expect, login, success_message
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _expect_timeout():
-    if chromium_missing_reason() is None:
-        from playwright.sync_api import expect as playwright_expect
-
-        playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -21,22 +21,10 @@ from bookings_app.services.timetable import next_month
 from members_app.models import AuditLogEntry, Organization
 from spinning import clock
 
-from .chromium import ACTION_TIMEOUT_MS, chromium_missing_reason
+from .chromium import BROWSER_TEST
 from .test_admin_flows import ADMIN_EMAIL, ADMIN_PASSWORD, expect, login, success_message
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(chromium_missing_reason() is not None, reason=chromium_missing_reason() or ""),
-    pytest.mark.django_db(transaction=True),
-]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _expect_timeout():
-    if chromium_missing_reason() is None:
-        from playwright.sync_api import expect as playwright_expect
-
-        playwright_expect.set_options(timeout=ACTION_TIMEOUT_MS)
+pytestmark = [*BROWSER_TEST, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
