@@ -266,23 +266,31 @@ def booking_create(
             now=now,
         )
         if by_staff:
-            log_action(
-                organization=organization,
-                actor=booked_by,
-                action="booking.create",
-                obj=booking,
-                changes={
-                    "member": booking.member_id,
-                    "session": booking.session_id,
-                    "seat": booking.seat.label if booking.seat_id else None,
-                    "payment_type": booking.payment_type,
-                    "credits_used": booking.credits_used,
-                    "guest_name": booking.guest_name or None,
-                },
-                now=now,
+            log_staff_booking(
+                booking, organization=organization, actor=booked_by, now=now, guest_name=booking.guest_name or None
             )
         idempotency_complete(record, resource_id=booking.pk, status=201)
     return booking
+
+
+def log_staff_booking(booking: Booking, *, organization: Organization, actor: User, now: datetime, **more) -> None:
+    """The audit entry of a booking staff made (DOMAIN.md 18), in the booking's transaction;
+    `more`: what else this path knows (a guest's name, the waitlist entry it came from)."""
+    log_action(
+        organization=organization,
+        actor=actor,
+        action="booking.create",
+        obj=booking,
+        changes={
+            "member": booking.member_id,
+            "session": booking.session_id,
+            "seat": booking.seat.label if booking.seat_id else None,
+            "payment_type": booking.payment_type,
+            "credits_used": booking.credits_used,
+            **more,
+        },
+        now=now,
+    )
 
 
 @contextmanager

@@ -39,6 +39,7 @@ from bookings_app.services._common import AUTO, _domain_error_for
 from bookings_app.services.booking import (
     _booking_create,
     booking_transaction,
+    log_staff_booking,
     refuse_unbookable,
     resolve_payment_or_refuse,
 )
@@ -254,21 +255,7 @@ def _book_entry(
         ):
             raise _EntryGone()
         if booked_by is not None:
-            log_action(
-                organization=organization,
-                actor=booked_by,
-                action="booking.create",
-                obj=booking,
-                changes={
-                    "member": booking.member_id,
-                    "session": booking.session_id,
-                    "seat": booking.seat.label if booking.seat_id else None,
-                    "payment_type": booking.payment_type,
-                    "credits_used": booking.credits_used,
-                    "waitlist_entry": entry.pk,
-                },
-                now=now,
-            )
+            log_staff_booking(booking, organization=organization, actor=booked_by, now=now, waitlist_entry=entry.pk)
         notify_booking_created(
             kind=Kind.WAITLIST_PROMOTED,
             booking=booking,
