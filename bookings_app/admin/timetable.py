@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from bookings_app import services
-from bookings_app.admin.common import EVERYONE, ServiceRefusalMixin, _report
+from bookings_app.admin.common import EVERYONE, ServiceWritesMixin, _report
 from bookings_app.models import ClosedDate, TimetableSlot
 from bookings_app.services.timetable import MAX_DAYS, SLOT_FIELDS, next_month
 from members_app.admin_base import ADMIN, TenantScopedAdmin
@@ -73,7 +73,7 @@ class TimetableSlotForm(forms.ModelForm):
 
 
 @admin.register(TimetableSlot)
-class TimetableSlotAdmin(ServiceRefusalMixin, TenantScopedAdmin):
+class TimetableSlotAdmin(ServiceWritesMixin, TenantScopedAdmin):
     form = TimetableSlotForm
     view_roles = EVERYONE
     write_roles = frozenset({ADMIN})
@@ -256,7 +256,7 @@ class ClosedDateForm(forms.ModelForm):
 
 
 @admin.register(ClosedDate)
-class ClosedDateAdmin(ServiceRefusalMixin, TenantScopedAdmin):
+class ClosedDateAdmin(ServiceWritesMixin, TenantScopedAdmin):
     form = ClosedDateForm
     view_roles = EVERYONE
     write_roles = frozenset({ADMIN})

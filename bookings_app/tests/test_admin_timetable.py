@@ -129,3 +129,13 @@ def test_adding_a_slot_and_a_closed_day_in_the_admin_goes_through_the_services(o
         reverse("admin:bookings_app_closeddate_add"), {"organization": org.pk, "date": "2026-05-01", "reason": ""}
     ).content.decode()
     assert "This day is already closed." in duplicate and "closed_date_unique_per_org" not in duplicate
+
+
+def test_deleting_a_slot_or_a_closed_day_from_its_page_goes_through_the_service(org, tuesday):
+    client = client_for(org)
+    closed = services.closed_date_create(organization=org, day=date(2026, 4, 1), reason="Holiday")
+    for model, row in (("closeddate", closed), ("timetableslot", tuesday)):
+        response = client.post(reverse(f"admin:bookings_app_{model}_delete", args=[row.pk]), {"post": "yes"})
+        assert response.status_code == 302, model  # was a 500: the service's durable block in the admin's atomic
+    assert not ClosedDate.objects.filter(pk=closed.pk).exists()
+    assert not TimetableSlot.objects.filter(pk=tuesday.pk).exists()
