@@ -1,5 +1,6 @@
 """Shared pieces of the bookings admin: roles, studio-local days, refusals shown as messages."""
 
+import uuid
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,7 +33,8 @@ def sentence(exc: DomainError) -> str:
     fields = getattr(exc, "fields", None) or {}
     reasons = []
     for name, reason in fields.items():
-        text = " ".join(reason) if isinstance(reason, list | tuple) else str(reason)
+        # reasons are often lazy translations: make each a str before joining
+        text = " ".join(str(part) for part in reason) if isinstance(reason, list | tuple) else str(reason)
         reasons.append(f"{name.replace('_', ' ').capitalize()}: {text}")
     return " ".join([str(exc.detail), *reasons]).strip()
 
@@ -118,3 +120,14 @@ class ServiceWritesMixin(ServiceRefusalMixin):
         # A row stays in its studio: moving it would leave its sessions behind in the other one.
         readonly = list(super().get_readonly_fields(request, obj))
         return [*readonly, "organization"] if obj is not None and "organization" not in readonly else readonly
+
+
+def posted_uuid(value) -> uuid.UUID | None:
+    """A row id sent by an admin form, or None when it is missing or not an id at all (a forged or
+    mangled POST gets the page's "not found" sentence, never a 500 from the database layer)."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -15,7 +15,15 @@ from django.utils.translation import gettext_lazy
 from bookings_app import selectors, services
 from bookings_app.admin import desk
 from bookings_app.admin import waitlist as roster_waitlist
-from bookings_app.admin.common import EVERYONE, STAFF, ServiceRefusalMixin, StudioDayFilter, _local, _report
+from bookings_app.admin.common import (
+    EVERYONE,
+    STAFF,
+    ServiceRefusalMixin,
+    StudioDayFilter,
+    _local,
+    _report,
+    posted_uuid,
+)
 from bookings_app.models import LIVE, Booking, Session, WaitlistEntry
 from members_app.admin_base import ADMIN, TenantScopedAdmin, orgs_with_role
 from members_app.models import Member
@@ -300,7 +308,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
 
     def _roster_post(self, request, session) -> None:
         organization = session.organization
-        op, booking_id = request.POST.get("op"), request.POST.get("booking")
+        op, booking_id = request.POST.get("op"), posted_uuid(request.POST.get("booking"))
         allowed = {
             "check_in": EVERYONE,
             "undo_check_in": EVERYONE,
@@ -412,7 +420,7 @@ class SessionAdmin(ServiceRefusalMixin, TenantScopedAdmin):
             messages.error(request, "No such session, or you may not book on it.")
             return redirect("admin:bookings_app_session_changelist")
         organization = session.organization
-        member_id = request.POST.get("member") or request.GET.get("member")
+        member_id = posted_uuid(request.POST.get("member") or request.GET.get("member"))
         member = (
             Member.objects.filter(organization=organization, pk=member_id).select_related("user").first()
             if member_id

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from bookings_app import selectors, services
 from bookings_app.admin import desk
-from bookings_app.admin.common import _local, _report
+from bookings_app.admin.common import _local, _report, posted_uuid
 from bookings_app.models import Session, WaitlistEntry
 from members_app.models import Member
 from spinning.errors import DomainError
@@ -67,7 +67,7 @@ def handle_post(request, session: Session, op: str) -> None:
     """One staff action on the waitlist from the roster page, reported as a sentence."""
     organization = session.organization
     if op == "waitlist_add":
-        member = Member.objects.filter(organization=organization, pk=request.POST.get("member") or None).first()
+        member = Member.objects.filter(organization=organization, pk=posted_uuid(request.POST.get("member"))).first()
         if member is None:
             messages.error(request, _("Choose a member of this studio."))
             return
@@ -86,7 +86,9 @@ def handle_post(request, session: Session, op: str) -> None:
         )
         return
     entry = (
-        WaitlistEntry.objects.filter(organization=organization, session=session, pk=request.POST.get("entry") or None)
+        WaitlistEntry.objects.filter(
+            organization=organization, session=session, pk=posted_uuid(request.POST.get("entry"))
+        )
         .select_related("member")
         .first()
     )

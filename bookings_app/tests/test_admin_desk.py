@@ -140,3 +140,13 @@ def test_adjust_credits_with_a_turkish_expiry_day(org, elif_):
     assert lot.expires_at.astimezone(IST).hour == 0
     bad = client.post(url, {"amount": "3", "reason": "goodwill", "expires_at": "31-12"}).content.decode()
     assert "Enter a day, e.g. 31.12.2026." in bad
+
+
+def test_a_mangled_desk_booking_is_a_sentence_not_a_500(org, tonight, elif_):
+    client = desk(org)
+    book_url = reverse("admin:bookings_app_session_book", args=[tonight.pk])
+    assert client.get(book_url, {"member": "abc"}).status_code == 200  # no member picked yet
+    response = client.post(book_url, {"member": elif_.pk, "seat": "abc", "payment": "AUTO"})
+    assert response.status_code in (200, 302)
+    assert any("No such seat" in text for text in said(response))
+    assert not Booking.objects.filter(session=tonight).exists()

@@ -186,3 +186,23 @@ def test_a_member_leaving_on_their_own_is_not_a_staff_action(org, full):
     entry = services.waitlist_join(organization=org, session_id=full.pk, member_id=member.pk, now=NOW)
     services.waitlist_leave(organization=org, entry_id=entry.pk, member=member, performed_by=member.user)
     assert not AuditLogEntry.objects.filter(object_id=entry.pk).exists()
+
+
+@pytest.mark.parametrize(
+    "post",
+    [
+        {"op": "check_in", "booking": "abc"},
+        {"op": "cancel_refund", "booking": "1' OR 1=1"},
+        {"op": "waitlist_add", "member": "abc"},
+        {"op": "waitlist_remove", "entry": "not-an-id"},
+        {"op": "waitlist_promote", "entry": "x" * 36},
+    ],
+)
+def test_a_mangled_roster_post_is_a_sentence_not_a_500(org, full, client, post):
+    response = client.post(roster_url(full), post)
+    assert response.status_code == 302
+    assert said(response)[-1] in {
+        "That booking is not on this roster.",
+        "Choose a member of this studio.",
+        "That entry is not on this class's waitlist.",
+    }
