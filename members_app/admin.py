@@ -134,14 +134,21 @@ class StaffRoleAdmin(TenantScopedAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         # staff_role_remove owns its durable transaction (and writes the audit entry in it)
-        return self._delete_view(request, object_id, extra_context)
+        try:
+            return self._delete_view(request, object_id, extra_context)
+        except DomainError as exc:  # e.g. the studio's last ADMIN
+            messages.error(request, str(exc.detail))
+            return redirect(request.get_full_path())
 
     def delete_model(self, request, obj):
         services.staff_role_remove(staff_role=obj, removed_by=request.user)
 
     def delete_queryset(self, request, queryset):
         for staff_role in queryset:
-            services.staff_role_remove(staff_role=staff_role, removed_by=request.user)
+            try:
+                services.staff_role_remove(staff_role=staff_role, removed_by=request.user)
+            except DomainError as exc:
+                messages.error(request, f"{staff_role.user.email}: {exc.detail}")
 
 
 class CreditAdjustmentForm(forms.Form):

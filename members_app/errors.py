@@ -21,3 +21,8 @@ class MemberExists(Conflict):
 class EmailTaken(Conflict):
     code = "email_taken"
     detail = gettext_lazy("An account with this email already exists; log in with its password to join this studio.")
+
+
+class LastAdmin(Conflict):
+    code = "last_admin"
+    detail = gettext_lazy("A studio keeps at least one ADMIN: give the role to someone else first.")

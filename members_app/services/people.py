@@ -9,10 +9,11 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy
 
 from members_app.audit import changes_between, log_action, snapshot
-from members_app.errors import EmailTaken, MemberExists
+from members_app.errors import EmailTaken, LastAdmin, MemberExists
 from members_app.models import Member, Notification, Organization, StaffRole, User
 from members_app.notifications import notify
 from members_app.services.ledger import member_lock
+from spinning import locking
 from spinning.errors import Invalid
 
 
@@ -174,6 +175,17 @@ def member_update(*, organization: Organization, member_id, data: dict, performe
     return member
 
 
+def _refuse_losing_the_last_admin(organization: Organization, user: User, new_role: str | None) -> None:
+    """Call with the studio's row locked: taking the ADMIN role from the studio's only ADMIN would
+    leave nobody to run its settings, timetable and staff (two admins removing each other at once
+    queue on the studio's lock, so the second sees the first's removal)."""
+    if new_role == StaffRole.Role.ADMIN:
+        return
+    admins = StaffRole.objects.filter(organization=organization, role=StaffRole.Role.ADMIN)
+    if admins.filter(user=user).exists() and not admins.exclude(user=user).exists():
+        raise LastAdmin()
+
+
 def staff_role_set(*, organization: Organization, user: User, role: str, granted_by: User | None = None) -> StaffRole:
     """Give a person a staff role in a studio; they may then log in to the admin site.
 
@@ -189,6 +201,8 @@ def staff_role_set(*, organization: Organization, user: User, role: str, granted
         if not known:
             raise Invalid({"email": gettext_lazy("No member or staff of this studio has this email.")})
     with transaction.atomic(durable=True):
+        locking.lock_one(Organization.objects.all(), pk=organization.pk)
+        _refuse_losing_the_last_admin(organization, user, role)
         before = StaffRole.objects.filter(organization=organization, user=user).values_list("role", flat=True).first()
         staff_role, _ = StaffRole.objects.update_or_create(
             organization=organization, user=user, defaults={"role": role}
@@ -214,10 +228,12 @@ def staff_role_remove(*, staff_role: StaffRole, removed_by: User | None = None) 
     staff (the admin refuses them), unless they are a platform superuser.
     """
     with transaction.atomic(durable=True):
+        locking.lock_one(Organization.objects.all(), pk=staff_role.organization_id)
         row = StaffRole.objects.select_for_update().filter(pk=staff_role.pk).select_related("user").first()
         if row is None:  # removed meanwhile: nothing to do, nothing to record
             return
         user = row.user
+        _refuse_losing_the_last_admin(row.organization, user, None)
         log_action(
             organization=row.organization,
             actor=removed_by,

@@ -122,3 +122,22 @@ def test_taking_roles_away_from_the_list_records_each(org_a, admin_a):
     assert sorted(e.changes["user"] for e in AuditLogEntry.objects.filter(action="staff_role.remove")) == sorted(
         p.email for p in people
     )
+
+
+def test_the_studios_last_admin_cannot_be_removed_or_demoted(org_a, admin_a):
+    from members_app.errors import LastAdmin
+
+    role = StaffRole.objects.get(organization=org_a, user=admin_a)
+    client = Client()
+    client.force_login(admin_a)
+    response = client.post(reverse("admin:members_app_staffrole_delete", args=[role.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert StaffRole.objects.filter(pk=role.pk).exists()  # the studio still has its ADMIN
+    with pytest.raises(LastAdmin):
+        services.staff_role_set(organization=org_a, user=admin_a, role=StaffRole.Role.FRONT_DESK, granted_by=admin_a)
+    assert not AuditLogEntry.objects.filter(action__startswith="staff_role").exists()
+    # with a second ADMIN, either may go
+    other = MemberFactory(organization=org_a).user
+    services.staff_role_set(organization=org_a, user=other, role=StaffRole.Role.ADMIN, granted_by=admin_a)
+    services.staff_role_remove(staff_role=role, removed_by=other)
+    assert not StaffRole.objects.filter(pk=role.pk).exists()
