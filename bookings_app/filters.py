@@ -46,12 +46,16 @@ class BookingFilter(_FromToMixin):
     payment_type = django_filters.ChoiceFilter(choices=Booking.PaymentType.choices)
     from_ = django_filters.CharFilter(field_name="from", method="_between", label="Session start from")
     to = django_filters.CharFilter(field_name="to", method="_between", label="Session start to")
-    upcoming = django_filters.BooleanFilter(
-        method="_upcoming", label="true: only CONFIRMED bookings not yet started, soonest first"
+    # A choice, not a BooleanFilter: django-filter reads an unknown value ("yes", "maybe") of a
+    # boolean as no value at all and would answer every booking; this answers 400.
+    upcoming = django_filters.ChoiceFilter(
+        choices=[("true", "true"), ("false", "false")],
+        method="_upcoming",
+        label="true: only CONFIRMED bookings not yet started, soonest first",
     )
 
     def _upcoming(self, queryset, name, value):
-        return bookings_upcoming(queryset, now=clock.now()) if value else queryset
+        return bookings_upcoming(queryset, now=clock.now()) if value == "true" else queryset
 
     class Meta:
         model = Booking

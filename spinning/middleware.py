@@ -63,8 +63,9 @@ class AdminLanguageMiddleware:
         user = getattr(request, "user", None)
         chosen = getattr(user, "language", "") if user is not None and user.is_authenticated else ""
         if chosen and request.path.startswith("/admin/"):
-            translation.activate(chosen)
             request.LANGUAGE_CODE = chosen
+            with translation.override(chosen):  # reset after the response: nothing leaks to the thread's next request
+                return self.get_response(request)
         return self.get_response(request)
 
 

@@ -433,3 +433,9 @@ def test_the_ledger_names_the_ride_in_studio_time(api, org, layout, session, mem
     rows = client.get(f"/api/members/{member.pk}/credit-transactions").json()["results"]
     assert rows[0]["description"] == f"Booking: {session.ride_class.name} 2026-03-04 18:00 +03:00"
     assert rows[0]["created_at"].endswith("+03:00")
+
+
+def test_upcoming_takes_only_true_or_false(api, org, member):
+    response = api(user=member.user, org=org).get("/api/bookings?upcoming=yes")
+    assert response.status_code == 400
+    assert response.json()["code"] == "validation_error" and "upcoming" in response.json()["fields"]
