@@ -117,22 +117,24 @@ def deliver(notification_id, *, now: datetime | None = None) -> str:
     row = claim(notification_id, now=now)
     if row is None:
         return "skipped"
+    # The outcome is written only while the claim is still ours: `attempts` counts claims, so a
+    # sender whose lease ran out (and whose row another sender claimed since) changes nothing.
     try:
         send(row)
     except Exception as exc:  # any failure of the mail server or the network: retry later
         error = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts >= _max_attempts():
-            Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
+            Notification.objects.filter(pk=row.pk, status=Status.SENDING, attempts=row.attempts).update(
                 status=Status.FAILED, last_error=error, claimed_until=None
             )
             log.warning("notification %s %s to %s failed for good: %s", row.pk, row.kind, row.to_email, error)
             return "failed"
-        Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
+        Notification.objects.filter(pk=row.pk, status=Status.SENDING, attempts=row.attempts).update(
             status=Status.QUEUED, last_error=error, claimed_until=None, next_attempt_at=now + backoff(row.attempts)
         )
         log.warning("notification %s %s attempt %s failed, retrying: %s", row.pk, row.kind, row.attempts, error)
         return "retry"
-    Notification.objects.filter(pk=row.pk, status=Status.SENDING).update(
+    Notification.objects.filter(pk=row.pk, status=Status.SENDING, attempts=row.attempts).update(
         status=Status.SENT, sent_at=clock.now(), last_error="", claimed_until=None
     )
     log.info("notification %s %s [%s] sent to %s: %s", row.pk, row.kind, row.language, row.to_email, row.subject)

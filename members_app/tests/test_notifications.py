@@ -303,3 +303,22 @@ def test_without_a_broker_the_web_processs_thread_also_retries_what_is_due(setti
             break
         time.sleep(0.1)
     assert (row.status, row.attempts) == (Status.SENT, 2)
+
+
+def test_a_sender_whose_claim_ran_out_does_not_overwrite_the_next_senders_claim(member, monkeypatch):
+    from members_app.notifications import delivery
+
+    row = _queue(member)
+    now = timezone.now()
+    later = now + delivery.lease() + timedelta(seconds=1)
+
+    def slow_then_refused(message_row):
+        # while the first sender hangs, its lease runs out and a second sender claims the row
+        assert claim(message_row.pk, now=later) is not None
+        raise ConnectionRefusedError("the first sender's server went away")
+
+    monkeypatch.setattr(delivery, "send", slow_then_refused)
+    assert deliver(row.pk, now=now) == "retry"
+    row.refresh_from_db()
+    # the second sender's claim stands: not put back in the queue under it
+    assert (row.status, row.attempts) == (Notification.Status.SENDING, 2)
