@@ -3,7 +3,7 @@ words in the active language ("Perşembe 3 Aralık 18:00"), money with its curre
 
 The renderer activates the recipient's language and the studio's time zone around rendering."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django import template
@@ -28,6 +28,19 @@ def day(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = timezone.localtime(value).date()
     return formats.date_format(value, "l j F Y")
+
+
+@register.filter
+def last_day(value: datetime | None) -> str:
+    """The last studio-local day an expiry instant still allows, with its year. Credits and passes
+    end at the local midnight after their last day (`clock.span_end`), which `when` would show as
+    the next day at 00:00 ("valid until Saturday 2 January 00:00" for a pass good through Friday)."""
+    if value is None:
+        return ""
+    local = timezone.localtime(value)
+    if (local.hour, local.minute, local.second, local.microsecond) == (0, 0, 0, 0):
+        local -= timedelta(microseconds=1)
+    return day(local.date())
 
 
 @register.filter

@@ -78,7 +78,7 @@ def test_request_confirm_in_turkish_through_the_api(
     # then "paket aktif", with what it grants
     [active] = mail.outbox
     assert active.subject == "Paketiniz aktif: Core Paket"
-    assert "10 kredi, Perşembe 9 Nisan 00:00 tarihine kadar geçerli." in active.body  # 30 days, end of day
+    assert "10 kredi, Çarşamba 8 Nisan 2026 gününün sonuna kadar geçerli." in active.body  # 30 days: through the 30th day
 
     # the member sees their own two messages, staff see the studio's copy too
     mine = rider.get(f"/api/members/{member.pk}/notifications").json()
