@@ -277,7 +277,13 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     def list(self, request, *args, **kwargs):
         """The timetable with availability, when booking opens for the caller, and the caller's booking."""
         member = self._member()
-        request_key = f"{request.get_host()}|{request.get_full_path()}"
+        # The studio's settings the rows depend on are in the key, so changing them (PATCH
+        # /api/organization) needs no bump; the scheme too (the pagination links are absolute).
+        org = self.organization
+        request_key = (
+            f"{request.scheme}|{request.get_host()}|{request.get_full_path()}|"
+            f"{org.timezone}|{org.booking_window_days}|{org.priority_booking_hours}"
+        )
         page = timetable_cache.shared_page(self.organization.pk, request_key, self._shared_page)
         rows = page["rows"]
         mine = timetable_cache.member_ids(member=member, session_ids=[row["id"] for row in rows], starts=page["starts"])

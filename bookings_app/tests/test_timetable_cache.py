@@ -298,3 +298,17 @@ def test_cached_pages_are_exactly_what_the_database_renders(api, org, django_cap
                 miss, hit = client.get(path), client.get(path)
             assert plain.status_code == miss.status_code == hit.status_code == 200, (name, path)
             assert plain.json() == miss.json() == hit.json(), (name, path)
+
+
+@pytest.mark.django_db
+@cached
+def test_a_change_of_the_studios_time_zone_or_booking_window_is_seen_at_once(api, org, week):
+    admin = staff_user(org, StaffRole.Role.ADMIN)
+    before = rows_by_id(api().get(URL, HTTP_X_ORGANIZATION=org.slug))[str(week[0].pk)]
+    assert before["starts_at"].endswith("+03:00")
+    response = api(user=admin, org=org).patch(
+        "/api/organization", {"timezone": "Europe/London", "booking_window_days": 2}, format="json"
+    )
+    assert response.status_code == 200, response.json()
+    after = rows_by_id(api().get(URL, HTTP_X_ORGANIZATION=org.slug))[str(week[0].pk)]
+    assert after["starts_at"].endswith("Z") and after["booking_opens_at"] != before["booking_opens_at"]
