@@ -2,6 +2,8 @@
 (inclusive) or an ISO-8601 timestamp, read in the requesting studio's time zone."""
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from bookings_app.models import Booking, Session, WaitlistEntry
 from bookings_app.selectors import bookings_upcoming, filter_starts_between
@@ -36,6 +38,11 @@ class SessionFilter(_FromToMixin):
         fields: list = []
 
 
+@extend_schema_field(OpenApiTypes.BOOL)  # generated clients send true/false, as before
+class StrictBooleanFilter(django_filters.ChoiceFilter):
+    """`true` or `false`, anything else 400 (the method gets the string)."""
+
+
 class BookingFilter(_FromToMixin):
     """`from`/`to` bound the session's start."""
 
@@ -46,9 +53,9 @@ class BookingFilter(_FromToMixin):
     payment_type = django_filters.ChoiceFilter(choices=Booking.PaymentType.choices)
     from_ = django_filters.CharFilter(field_name="from", method="_between", label="Session start from")
     to = django_filters.CharFilter(field_name="to", method="_between", label="Session start to")
-    # A choice, not a BooleanFilter: django-filter reads an unknown value ("yes", "maybe") of a
-    # boolean as no value at all and would answer every booking; this answers 400.
-    upcoming = django_filters.ChoiceFilter(
+    # A strict boolean: django-filter's BooleanFilter reads an unknown value ("yes", "maybe") as
+    # no value at all and would answer every booking; this answers 400.
+    upcoming = StrictBooleanFilter(
         choices=[("true", "true"), ("false", "false")],
         method="_upcoming",
         label="true: only CONFIRMED bookings not yet started, soonest first",
