@@ -1,8 +1,9 @@
 """`Authorization: Bearer <token>` with django-rest-knox tokens (DOMAIN.md 1).
 
 Only a SHA-512 digest of each token is stored. A request costs one query: the token row by its
-15-character `token_key` prefix, not expired, with its user (`select_related`); the digest is
-compared in constant time. knox's own `_cleanup_token` would read every other token of the
+15-character `token_key` prefix, not expired, with its user and the user's memberships (their
+studios and roles: what `spinning.tenancy.resolve_tenant` needs next, so a member of one studio
+costs no second query; `tenancy.token_with_memberships`); the digest is compared in constant time. knox's own `_cleanup_token` would read every other token of the
 user on each request (a second query), so expired rows are filtered in the query instead and
 deleted when the person next logs in (`members_app.services.accounts.token_issue`).
 
@@ -17,7 +18,6 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
-from knox.models import AuthToken
 from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
@@ -39,14 +39,15 @@ class BearerTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed("Invalid token.") from None
         if not TOKEN_PATTERN.fullmatch(token):
             raise exceptions.AuthenticationFailed("Invalid token.")
+        from spinning.tenancy import token_with_memberships  # not at import: DRF loads this class early
+
         digest = hash_token(token)
-        candidates = AuthToken.objects.filter(
-            token_key=token[: CONSTANTS.TOKEN_KEY_LENGTH], expiry__gt=timezone.now()
-        ).select_related("user")
-        for auth_token in candidates:
+        for auth_token, memberships in token_with_memberships(token[: CONSTANTS.TOKEN_KEY_LENGTH], now=timezone.now()):
             if compare_digest(digest, auth_token.digest):
                 self.renew_token(auth_token)
-                return self.validate_user(auth_token)
+                user, auth_token = self.validate_user(auth_token)
+                user._memberships = memberships  # resolve_tenant reads them instead of querying
+                return user, auth_token
         raise exceptions.AuthenticationFailed("Invalid token.")
 
 

@@ -233,3 +233,54 @@ def test_staff_elsewhere_or_without_membership_read_their_roles(django_assert_nu
     staff_only = StaffRoleFactory(organization=other, role=StaffRole.Role.INSTRUCTOR)
     alone = _resolve(staff_only.user, django_assert_num_queries=django_assert_num_queries, queries=2)
     assert (alone.organization, alone.role) == (other, StaffRole.Role.INSTRUCTOR)
+
+
+# --- the token's query carries the memberships (spinning/auth.py, tenancy.token_with_memberships) ---
+def _authenticate(user, slug="", django_assert_num_queries=None, queries=None):
+    """A Bearer request through authentication and tenancy, counting the statements of both."""
+    from django.test import RequestFactory
+
+    from members_app.services.accounts import token_issue
+    from spinning.auth import BearerTokenAuthentication
+    from spinning.tenancy import resolve_tenant
+
+    token = token_issue(user=user).token
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} | ({"HTTP_X_ORGANIZATION": slug} if slug else {})
+    request = RequestFactory().get("/api/sessions", **headers)
+    with django_assert_num_queries(queries):
+        request.user, _ = BearerTokenAuthentication().authenticate(request)
+        return resolve_tenant(request)
+
+
+def test_a_member_signed_in_with_a_token_costs_one_statement_for_token_and_studio(django_assert_num_queries):
+    member = MemberFactory()
+    StaffRoleFactory(user=member.user, organization=member.organization, role=StaffRole.Role.FRONT_DESK)
+    tenant = _authenticate(member.user, django_assert_num_queries=django_assert_num_queries, queries=1)
+    assert (tenant.organization, tenant.member, tenant.role) == (member.organization, member, StaffRole.Role.FRONT_DESK)
+    # the instances are what the ORM would give: typed values, the member's user and studio joined
+    assert tenant.member.credit_balance == member.credit_balance
+    assert tenant.member.created_at == member.created_at and tenant.member.created_at.tzinfo is not None
+    assert tenant.organization.credit_price == member.organization.credit_price
+    assert tenant.member.user.email == member.user.email
+    named = _authenticate(member.user, member.organization.slug, django_assert_num_queries, 1)
+    assert named.member == member
+
+
+def test_a_token_of_someone_in_many_studios_still_finds_the_studio_named(api):
+    # given a rider in more studios than the token's query reads
+    user = UserFactory()
+    members = [MemberFactory(user=user) for _ in range(7)]
+    # then each studio named answers with that studio's membership
+    for member in (members[0], members[-1]):
+        assert api(user, org=member.organization).get("/api/members/me").json()["id"] == str(member.pk)
+    assert_error(api(user).get("/api/members/me"), 400, "organization_required")
+
+
+def test_staff_elsewhere_signed_in_with_a_token_read_their_roles(api, org_a, org_b):
+    user = UserFactory()
+    MemberFactory(organization=org_a, user=user)
+    StaffRoleFactory(organization=org_b, user=user, role=StaffRole.Role.ADMIN)
+    assert_error(api(user).get("/api/organization"), 400, "organization_required")
+    assert api(user, org=org_b).get("/api/members").status_code == 200
+    lonely_staff = StaffRoleFactory(organization=org_b, role=StaffRole.Role.FRONT_DESK).user
+    assert api(lonely_staff).get("/api/organization").json()["slug"] == org_b.slug
