@@ -10,7 +10,7 @@ off with `locks_disabled()` to show the race a lock prevents (control tests only
 
 from contextlib import contextmanager
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
 
 _enabled = True
@@ -20,6 +20,24 @@ def lock(queryset: QuerySet, *, skip_locked: bool = False) -> QuerySet:
     if not _enabled:
         return queryset.order_by("pk")
     return queryset.select_for_update(of=("self",), skip_locked=skip_locked).order_by("pk")
+
+
+def hold(queryset: QuerySet) -> set:
+    """Keep the rows a new row will point at from being deleted until this transaction ends, and
+    return the primary keys of those still there: `SELECT pk ... FOR KEY SHARE`, the lock that a
+    foreign-key check takes. Django checks foreign keys at commit (they are deferred), so without
+    this a parent deleted meanwhile (a class, a location) only shows as an IntegrityError at the
+    commit of the row pointing at it. Key-share locks do not block each other, nor plain updates
+    of the parent; they block a delete (`lock` + DELETE), which then sees the new child. Use it on
+    queries of one table (no joins). Elsewhere than PostgreSQL, or with locks off, a plain read."""
+    db = router.db_for_write(queryset.model)
+    ids = queryset.using(db).order_by("pk").values_list("pk", flat=True)
+    if not _enabled or connections[db].vendor != "postgresql":
+        return set(ids)
+    sql, params = ids.query.sql_with_params()
+    with connections[db].cursor() as cursor:
+        cursor.execute(f"{sql} FOR KEY SHARE", params)
+        return {row[0] for row in cursor.fetchall()}
 
 
 def require_transaction(what: str) -> None:

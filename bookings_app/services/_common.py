@@ -11,6 +11,7 @@ from bookings_app.errors import AlreadyBooked, AlreadyWaitlisted, DailyLimitReac
 from bookings_app.models import Booking
 from members_app.models import Member, Organization
 from packages_app.services import member_redemptions_settle
+from spinning import locking
 from spinning.errors import Busy, Invalid
 
 AUTO = "AUTO"
@@ -45,6 +46,39 @@ def _domain_error_for(exc: IntegrityError):
     if "waitlist_sequence_unique_per_session" in text or "bookings_app_waitlistentry.sequence" in text:
         return Busy()  # two joins took one place in the queue (only without the session lock)
     return None
+
+
+def _schedule_refusal(exc: IntegrityError):
+    """The answer a schedule edit gets when the database refuses it at INSERT or at COMMIT (a
+    concurrent request got there first despite the locks: only with them off, or a path that
+    forgot one); None when the error is not one of these. A duplicate weekly class or closed day
+    is the field error the form shows for one already there; a row pointing at a parent deleted
+    meanwhile (a class, a room: foreign keys are checked at commit) is `busy`, and a retry answers
+    what is true now."""
+    text = str(exc)
+    if "timetable_slot_unique" in text or "bookings_app_timetableslot.seat_layout_id" in text:
+        return Invalid(
+            {"start_time": gettext_lazy("This class is already on the timetable in this room at that time.")}
+        )
+    if "closed_date_unique_per_org" in text or "bookings_app_closeddate.organization_id" in text:
+        return Invalid({"date": gettext_lazy("This day is already closed.")})
+    if "foreign key" in text.lower():
+        return Busy()
+    return None
+
+
+def _hold_in_org(organization: Organization, rows: dict) -> None:
+    """Hold the rows a new row will point at (`locking.hold`, parents first: location, layout,
+    class, instructor), keyed by the request's field names, so that deleting one waits for this
+    transaction and then finds it in use (409 `in_use`); one deleted before we got here is
+    refused like one that never was (400)."""
+    for field, obj in rows.items():
+        model = type(obj)
+        if not locking.hold(model.objects.filter(organization=organization, pk=obj.pk)):
+            raise Invalid(
+                {field: gettext_lazy("No such %(thing)s in this studio.") % {"thing": model._meta.verbose_name}}
+            )
+    locking.pause("references_held")
 
 
 def _get_in_org(model, organization: Organization, pk, field: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 from django.utils.translation import gettext_lazy
 
@@ -18,9 +18,7 @@ from bookings_app.models import (
     SeatLayout,
     Session,
 )
-from bookings_app.services._common import (
-    _get_in_org,
-)
+from bookings_app.services._common import _get_in_org, _hold_in_org, _schedule_refusal
 from bookings_app.services.waitlist import waitlist_promote_on_commit
 from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import changes_between, log_action, snapshot
@@ -46,6 +44,7 @@ def seat_layout_create(
         raise Invalid({"rows": gettext_lazy("A layout has 1 to 26 rows and at least one column.")})
     with transaction.atomic(durable=True):
         location = _get_in_org(Location, organization, location_id, "location_id")
+        _hold_in_org(organization, {"location_id": location})  # a delete of the location waits, then sees it used
         if SeatLayout.objects.filter(location=location, name=name).exists():
             raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
         layout = SeatLayout.objects.create(
@@ -241,25 +240,39 @@ def session_create(
     if ends_at <= starts_at:
         raise Invalid({"ends_at": gettext_lazy("Must be after starts_at.")})
     check_on_calendar(organization=organization, starts_at=starts_at, ends_at=ends_at)
-    with transaction.atomic(durable=True):
-        session = session_insert(
-            organization=organization,
-            ride_class=_get_in_org(RideClass, organization, class_id, "class_id"),
-            instructor=_get_in_org(Instructor, organization, instructor_id, "instructor_id"),
-            location=_get_in_org(Location, organization, location_id, "location_id"),
-            layout=_get_in_org(SeatLayout, organization, seat_layout_id, "seat_layout_id"),
-            starts_at=starts_at,
-            ends_at=ends_at,
-            capacity=capacity,
-        )
-        log_action(
-            organization=organization,
-            actor=performed_by,
-            action="session.create",
-            obj=session,
-            changes=changes_between({}, snapshot(session, SESSION_FIELDS)),
-        )
-        return session
+    try:
+        with transaction.atomic(durable=True):
+            refs = {
+                "location_id": _get_in_org(Location, organization, location_id, "location_id"),
+                "seat_layout_id": _get_in_org(SeatLayout, organization, seat_layout_id, "seat_layout_id"),
+                "class_id": _get_in_org(RideClass, organization, class_id, "class_id"),
+                "instructor_id": _get_in_org(Instructor, organization, instructor_id, "instructor_id"),
+            }
+            # A class or room deleted meanwhile waits for this commit, then finds the session (409 in_use).
+            _hold_in_org(organization, refs)
+            session = session_insert(
+                organization=organization,
+                ride_class=refs["class_id"],
+                instructor=refs["instructor_id"],
+                location=refs["location_id"],
+                layout=refs["seat_layout_id"],
+                starts_at=starts_at,
+                ends_at=ends_at,
+                capacity=capacity,
+            )
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="session.create",
+                obj=session,
+                changes=changes_between({}, snapshot(session, SESSION_FIELDS)),
+            )
+    except IntegrityError as exc:
+        refusal = _schedule_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+    return session
 
 
 def session_insert(

@@ -19,6 +19,8 @@ of real time.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -29,6 +31,7 @@ from django.utils.translation import gettext_lazy
 
 from bookings_app import selectors
 from bookings_app.models import ClosedDate, Session, TimetableSlot
+from bookings_app.services._common import _schedule_refusal
 from bookings_app.services.schedule import check_on_calendar, session_insert
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import Organization, User
@@ -232,7 +235,10 @@ def sessions_generate(
         # Nothing of this one was written; a retry finds those sessions there and skips them.
         if "session_one_per_slot_and_start" in str(exc) or "session.timetable_slot_id" in str(exc):
             raise Busy() from exc
-        raise
+        refusal = _schedule_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
     return plan
 
 
@@ -250,6 +256,24 @@ SLOT_FIELDS = (
 )
 
 
+@contextmanager
+def _timetable_edit(organization: Organization) -> Iterator[None]:
+    """One durable transaction for a slot or closed-day edit, holding the studio's row like a
+    generation does: edits and generations of one studio run one after the other (a day closed
+    while a generation runs waits for it, then applies to the next one; two staff adding the
+    same class or closed day at once: the second sees the first and gets the form's error). A
+    refusal the database still makes at insert or commit is that same field error, never a 500."""
+    try:
+        with transaction.atomic(durable=True):
+            locking.lock_one(Organization.objects.all(), pk=organization.pk)
+            yield
+    except IntegrityError as exc:
+        refusal = _schedule_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
+
+
 def _slot_in_org(organization: Organization, slot_id) -> TimetableSlot:
     try:
         return locking.lock_one(TimetableSlot.objects.filter(organization=organization), pk=slot_id)
@@ -258,9 +282,12 @@ def _slot_in_org(organization: Organization, slot_id) -> TimetableSlot:
 
 
 def _check_slot(organization: Organization, slot: TimetableSlot) -> None:
-    for name in ("ride_class", "instructor", "seat_layout"):
+    for name in ("seat_layout", "ride_class", "instructor"):
         related = getattr(slot, name)
         if related is None or related.organization_id != organization.pk:
+            raise Invalid({name: gettext_lazy("Choose one of this studio's.")})
+        # Held to the commit: a delete of the class (room, instructor) meanwhile waits, then finds the slot.
+        if not locking.hold(type(related).objects.filter(organization=organization, pk=related.pk)):
             raise Invalid({name: gettext_lazy("Choose one of this studio's.")})
     if slot.valid_from and slot.valid_until and slot.valid_until < slot.valid_from:
         raise Invalid({"valid_until": gettext_lazy("The last day is before the first day.")})
@@ -269,11 +296,12 @@ def _check_slot(organization: Organization, slot: TimetableSlot) -> None:
     ).exclude(pk=slot.pk)
     if duplicate.exists():
         raise Invalid({"start_time": gettext_lazy("This class is already on the timetable in this room at that time.")})
+    locking.pause("timetable_edit_checked")
 
 
 def timetable_slot_create(*, organization: Organization, data: dict, performed_by: User | None = None) -> TimetableSlot:
     """A new slot on the weekly timetable (`data`: the model's fields; related rows as objects)."""
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         slot = TimetableSlot(organization=organization, **{k: v for k, v in data.items() if k in SLOT_FIELDS})
         _check_slot(organization, slot)
         slot.save(force_insert=True)
@@ -292,7 +320,7 @@ def timetable_slot_update(
 ) -> TimetableSlot:
     """Change a slot. Sessions already generated keep their time, class and instructor (riders
     booked them); the next generation uses the new values."""
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         slot = _slot_in_org(organization, slot_id)
         before = snapshot(slot, SLOT_FIELDS)
         for name, value in data.items():
@@ -314,7 +342,7 @@ def timetable_slot_update(
 
 def timetable_slot_delete(*, organization: Organization, slot_id, performed_by: User | None = None) -> None:
     """Take a slot off the timetable; the sessions it generated stay (their link is cleared)."""
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         slot = _slot_in_org(organization, slot_id)
         log_action(
             organization=organization,
@@ -331,9 +359,10 @@ def closed_date_create(
 ) -> ClosedDate:
     """Close the studio on a day: the timetable generates nothing then (sessions already there
     stay: cancel them on the sessions list, which refunds their riders)."""
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         if ClosedDate.objects.filter(organization=organization, date=day).exists():
             raise Invalid({"date": gettext_lazy("This day is already closed.")})
+        locking.pause("timetable_edit_checked")
         closed = ClosedDate.objects.create(organization=organization, date=day, reason=reason or "")
         log_action(
             organization=organization,
@@ -348,7 +377,7 @@ def closed_date_create(
 def closed_date_update(
     *, organization: Organization, closed_id, day: date, reason: str = "", performed_by: User | None = None
 ) -> ClosedDate:
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         try:
             closed = locking.lock_one(ClosedDate.objects.filter(organization=organization), pk=closed_id)
         except (ClosedDate.DoesNotExist, ValueError, TypeError):
@@ -371,7 +400,7 @@ def closed_date_update(
 
 
 def closed_date_delete(*, organization: Organization, closed_id, performed_by: User | None = None) -> None:
-    with transaction.atomic(durable=True):
+    with _timetable_edit(organization):
         try:
             closed = locking.lock_one(ClosedDate.objects.filter(organization=organization), pk=closed_id)
         except (ClosedDate.DoesNotExist, ValueError, TypeError):
