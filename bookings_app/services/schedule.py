@@ -341,8 +341,10 @@ def session_update(
         before = snapshot(session, SESSION_FIELDS)
         if "class_id" in data:
             session.ride_class = _get_in_org(RideClass, organization, data["class_id"], "class_id")
+            _hold_in_org(organization, {"class_id": session.ride_class})
         if "instructor_id" in data:
             session.instructor = _get_in_org(Instructor, organization, data["instructor_id"], "instructor_id")
+            _hold_in_org(organization, {"instructor_id": session.instructor})
         raised = 0
         if "capacity" in data:
             bookable = selectors.bookable_seat_count(layout=session.seat_layout)

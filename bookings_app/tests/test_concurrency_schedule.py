@@ -234,3 +234,19 @@ def test_a_day_closed_while_a_generation_runs_is_closed_after_it(studio):
     day = ClosedDate.objects.get(organization=org)
     assert day.created_at > max(Session.objects.filter(organization=org).values_list("created_at", flat=True))
     assert generate(org, days=MARCH).counts()["skipped_closed"] == 1
+
+
+def test_deleting_an_instructor_while_a_session_is_given_to_them_answers_in_use(studio):
+    org, layout, ride_class, instructor = studio
+    session = schedule(*studio)()
+    newcomer = InstructorFactory(organization=org)
+    change = lambda: services.session_update(  # noqa: E731
+        organization=org, session_id=session.pk, data={"instructor_id": newcomer.pk}, now=NOW
+    )
+    delete = lambda: services.instructor_delete(organization=org, instructor_id=newcomer.pk)  # noqa: E731
+
+    changed, deleted, _ = while_paused("references_held", change, delete)
+
+    assert changed[0] == "ok"
+    assert deleted == ("refused", "in_use")
+    assert Session.objects.get(pk=session.pk).instructor_id == newcomer.pk
