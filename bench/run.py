@@ -27,6 +27,7 @@ from pathlib import Path
 
 from bench import clients, common
 from bench import waitlist as waitlist_phase
+from bench.background import MODES, Background
 from bench.common import OUT, Server, log
 
 # BENCH_DB (a name starting with spin_bench) keeps two people's runs on one server apart.
@@ -48,6 +49,13 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1)
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+    parser.add_argument(
+        "--background",
+        default="celery",
+        choices=MODES,
+        help="celery: Redis + one Celery worker, apply_async per message (production); sweep: the same, the "
+        "worker sweeping every 1 s instead; thread: no broker, a thread in each web worker (bench/background.py)",
+    )
     parser.add_argument("--list-page-size", type=int, default=0, help="0: the API's default page size")
     parser.add_argument("--reseed", action="store_true", help="seed again even if the fingerprint matches")
     parser.add_argument("--keep-db", action="store_true", help=f"keep {RUN_DB} after the run")
@@ -139,11 +147,16 @@ def main(argv=None) -> int:
         return reports_only(args, run_db, base_db, sizes, seed_seconds)
     if args.scale > 1:
         return scale_only(args, run_db, prepared, wrk, sizes)
-    server = Server(run_db, workers=args.workers, worker_class=args.worker_class, threads=args.threads)
-    atexit.register(server.stop)
+    background = Background(args.background, run_db)
+    atexit.register(background.stop)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    server = Server(
+        run_db, workers=args.workers, worker_class=args.worker_class, threads=args.threads,
+        env_extra=background.start(),
+    )  # fmt: skip
+    atexit.register(server.stop)
     server.start()
-    log(f"started {server.describe()}")
+    log(f"started {server.describe()}; background: {background.describe()}")
     results: dict = {
         "machine": {
             "cpus": os.cpu_count(),
@@ -156,6 +169,7 @@ def main(argv=None) -> int:
         "sizes": sizes,
         "seed_seconds": round(seed_seconds, 1),
         "server": server.describe(),
+        "background": background.describe(),
         "wrk": {"connections": args.connections, "threads": args.wrk_threads, "duration_s": args.duration},
         "prepared": {k: v for k, v in prepared.items() if not k.endswith("_file")},
         "skipped": {},
@@ -171,6 +185,7 @@ def main(argv=None) -> int:
             seconds=2,
             threads=args.wrk_threads,
         )
+        background.mark()
         if "health" in phases:
             log("health floor ...")
             results["health"] = common.run_wrk(
@@ -185,6 +200,7 @@ def main(argv=None) -> int:
         ready, why = booking_endpoint_ready(server, prepared)
         if "booking" in phases and ready:
             log("booking ...")
+            worker_cpu, phase_started = background.cpu_seconds(), time.monotonic()
             results["booking"] = common.run_wrk(
                 wrk,
                 server.base_url,
@@ -196,6 +212,10 @@ def main(argv=None) -> int:
                 threads=args.wrk_threads,
                 server=server,
             ).as_dict()
+            # the Celery worker delivering this phase's messages, in cores (apart from the web workers)
+            results["booking"]["background_cpu_share"] = round(
+                (background.cpu_seconds() - worker_cpu) / (time.monotonic() - phase_started), 2
+            )
         elif "booking" in phases:
             results["skipped"]["booking"] = why
         list_ready, list_why = sessions_endpoint_ready(server)
@@ -238,6 +258,13 @@ def main(argv=None) -> int:
         server.stop()
         log("gunicorn stopped")
 
+    if background.enabled:
+        log("waiting until every message written in the run is SENT ...")
+    results["notifications"] = background.wait_all_sent(
+        prepared["started_at"], timeout=300 if background.enabled else 0
+    )
+    background.stop()
+
     results["machine"]["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     log("checking invariants ...")
     results["checks"] = common.run_json(
@@ -260,6 +287,7 @@ def main(argv=None) -> int:
             prepared["list_path"],
             timeout=900,
             ALLOWED_HOSTS="testserver",
+            NOTIFY_DELIVERY="off",  # the web process's own cost; delivery is the worker's (reported above)
         )
     if "reports" in phases:
         log("timing the reports in-process ...")
@@ -324,6 +352,23 @@ def scale_only(args, run_db: str, prepared: dict, wrk: str, sizes: dict) -> int:
         checks.get(key) for key in ("bikes_taken_twice", "members_twice_on_a_session", "sessions_over_capacity")
     )
     return 0 if scale.ok(results["scale"]) and clean else 1
+
+
+def render_notifications(results: dict) -> list[str]:
+    notes = results.get("notifications")
+    if not notes:
+        return []
+    line = (
+        f"notifications: {notes['written']} written in the run, {notes['sent']} SENT "
+        f"({'all' if not notes['not_sent'] else str(notes['not_sent']) + ' NOT'}; waited {notes['waited_s']} s)"
+    )
+    if "worker_cpu_s" in notes:
+        share = (results.get("booking") or {}).get("background_cpu_share")
+        line += (
+            f"; Celery worker CPU {notes['worker_cpu_s']} s = {notes['worker_cpu_ms_per_message']} ms per message"
+            + (f", {share * 100:.0f}% of a core during the booking phase" if share is not None else "")
+        )
+    return [f"background: {results.get('background')}", line]
 
 
 def render_reports(reports: dict) -> str:
@@ -415,6 +460,11 @@ def summarize(results: dict) -> None:
             "capacity", 0
         ):
             verdict["problems"].append(f"waitlist: counter {after.get('booked_count')} vs {after.get('live_bookings')}")
+    notes = results.get("notifications")
+    if notes and notes["mode"] != "thread" and notes["not_sent"]:
+        verdict["problems"].append(
+            f"notifications: {notes['not_sent']} of {notes['written']} not SENT {notes['by_status']}"
+        )
     checks = results.get("checks", {})
     if checks.get("check_ledger") != "clean":
         verdict["problems"].append(f"check_ledger: {checks.get('check_ledger')}")
@@ -505,6 +555,7 @@ def render_table(results: dict) -> str:
         f"credit bookings without ledger row {checks.get('credit_bookings_without_ledger_row')}",
         f"       bookings made in this run: {checks.get('bookings_since_start')}",
     ]
+    lines += render_notifications(results)
     if results.get("reports"):
         lines.append(render_reports(results["reports"]))
     profile = results.get("profile")
