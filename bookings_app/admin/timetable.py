@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from bookings_app import services
 from bookings_app.admin.common import EVERYONE, ServiceWritesMixin, _report
 from bookings_app.models import ClosedDate, TimetableSlot
-from bookings_app.services.timetable import MAX_DAYS, SLOT_FIELDS, next_month
+from bookings_app.services.timetable import INSTRUCTOR_INACTIVE, MAX_DAYS, SLOT_FIELDS, next_month
 from members_app.admin_base import ADMIN, TenantScopedAdmin
 from members_app.models import Organization
 from spinning import clock
@@ -210,6 +210,8 @@ class TimetableSlotAdmin(ServiceWritesMixin, TenantScopedAdmin):
             skipped.append(_("%(count)d already on the schedule") % {"count": plan.count("exists")})
         if plan.count("past"):
             skipped.append(_("%(count)d already started") % {"count": plan.count("past")})
+        if plan.count(INSTRUCTOR_INACTIVE):
+            skipped.append(_("%(count)d with an inactive instructor") % {"count": plan.count(INSTRUCTOR_INACTIVE)})
         if skipped:
             text += " " + _("Skipped: %(what)s.") % {"what": ", ".join(skipped)}
         messages.success(request, text)

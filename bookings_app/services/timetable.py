@@ -42,6 +42,8 @@ from spinning.errors import Busy, Invalid, NotFound
 MAX_DAYS = 92
 
 CREATE, CLOSED, EXISTS, PAST = "create", "closed", "exists", "past"
+#: the slot's instructor is inactive (left the studio): no session until staff give the slot another one
+INSTRUCTOR_INACTIVE = "instructor_inactive"
 
 
 def slot_start(day: date, start_time: time, tz_name: str) -> datetime:
@@ -65,7 +67,7 @@ class PlannedSession:
     day: date
     starts_at: datetime
     ends_at: datetime
-    action: str  # create, closed, exists, past
+    action: str  # create, closed, exists, past, instructor_inactive
     closed_reason: str = ""
     overlaps: list = field(default_factory=list)  # names of sessions it overlaps at the location
 
@@ -85,6 +87,14 @@ class TimetablePlan:
         return [item for item in self.items if item.action == CREATE]
 
     @property
+    def inactive_instructor_items(self) -> list[PlannedSession]:
+        return [item for item in self.items if item.action == INSTRUCTOR_INACTIVE]
+
+    @property
+    def inactive_instructor_names(self) -> list[str]:
+        return sorted({item.slot.instructor.name for item in self.inactive_instructor_items})
+
+    @property
     def overlapping(self) -> list[PlannedSession]:
         return [item for item in self.items if item.action == CREATE and item.overlaps]
 
@@ -96,6 +106,7 @@ class TimetablePlan:
             "skipped_closed": self.count(CLOSED),
             "skipped_existing": self.count(EXISTS),
             "skipped_past": self.count(PAST),
+            "skipped_inactive_instructor": self.count(INSTRUCTOR_INACTIVE),
             "overlaps_warned": len(self.overlapping),
         }
 
@@ -112,7 +123,8 @@ def timetable_plan(
 ) -> TimetablePlan:
     """What generating sessions from the active slots for the studio-local days `date_from` to
     `date_to` (inclusive) would do, without writing anything. A slot applies on its weekday
-    inside its own `valid_from`/`valid_until`."""
+    inside its own `valid_from`/`valid_until`; one whose instructor is inactive (deactivated:
+    they left, reference.py) is listed but skipped (`instructor_inactive`): nobody would teach it."""
     _check_range(date_from, date_to)
     now = now or clock.now()
     tz_name = organization.timezone
@@ -157,6 +169,8 @@ def timetable_plan(
                 item.action = EXISTS
             elif starts_at <= now:
                 item.action = PAST
+            elif not slot.instructor.is_active:
+                item.action = INSTRUCTOR_INACTIVE
             plan.items.append(item)
         day += timedelta(days=1)
     _mark_overlaps(plan, scheduled, tz_name)
@@ -191,8 +205,8 @@ def sessions_generate(
 ) -> TimetablePlan:
     """Create the sessions of the weekly timetable for `date_from`..`date_to` (studio-local,
     inclusive): every active slot on its weekday, skipping closed days, sessions already there
-    (generated from the slot, or an identical class in the same room at the same start) and
-    starts already past. Capacity: every bookable bike of the room. One transaction under the
+    (generated from the slot, or an identical class in the same room at the same start), starts
+    already past and slots whose instructor is inactive. Capacity: every bookable bike of the room. One transaction under the
     studio's row lock; idempotent; one audit entry (`timetable.generate`) with the counts."""
     now = now or clock.now()
     _check_range(date_from, date_to)
@@ -419,6 +433,7 @@ __all__ = [
     "CLOSED",
     "CREATE",
     "EXISTS",
+    "INSTRUCTOR_INACTIVE",
     "MAX_DAYS",
     "PAST",
     "SLOT_FIELDS",

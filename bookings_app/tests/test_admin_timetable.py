@@ -139,3 +139,17 @@ def test_deleting_a_slot_or_a_closed_day_from_its_page_goes_through_the_service(
         assert response.status_code == 302, model  # was a 500: the service's durable block in the admin's atomic
     assert not ClosedDate.objects.filter(pk=closed.pk).exists()
     assert not TimetableSlot.objects.filter(pk=tuesday.pk).exists()
+
+
+def test_the_preview_and_the_report_name_an_inactive_instructors_skipped_classes(org, tuesday):
+    services.instructor_deactivate(organization=org, instructor_id=tuesday.instructor_id)
+    client = client_for(org)
+    form = {"organization": org.pk, "date_from": "2026-04-01", "date_to": "2026-04-30"}
+
+    page = client.get(reverse(GENERATE), form).content.decode()
+    assert "4 classes skipped: their instructor is inactive (Selin Arı)" in page
+    assert page.count("Skip: the instructor is inactive") == 4 and "Nothing to create" in page
+
+    response = client.post(reverse(GENERATE), form)
+    assert said(response) == ["0 sessions created for 01.04.2026 – 30.04.2026. Skipped: 4 with an inactive instructor."]
+    assert not Session.objects.exists()

@@ -163,6 +163,7 @@ def test_the_generation_is_recorded_once_with_its_counts(org, layout):
         "skipped_closed": 1,
         "skipped_existing": 0,
         "skipped_past": 0,
+        "skipped_inactive_instructor": 0,
         "overlaps_warned": 0,
     }
     assert not AuditLogEntry.objects.filter(action="session.create").exists()  # one entry, not 4
@@ -307,3 +308,20 @@ def test_a_generation_costs_one_insert_per_session_plus_a_constant(org, layout, 
         plan = generate(org)
     # March 2026 has 62 of them; at NOW (Monday 2 March, 12:00) 1 March's two and 2 March 08:00 are past
     assert len(plan.created) == 59 and plan.count("past") == 3
+
+
+def test_an_inactive_instructors_weekly_class_is_skipped_and_the_plan_says_so(org, layout):
+    # given: two Tuesday classes, one taught by an instructor who left (deactivated)
+    kept = slot(org, layout, 1, "18:00")
+    gone = slot(org, layout, 1, "08:30")
+    services.instructor_deactivate(organization=org, instructor_id=gone.instructor_id)
+
+    preview = services.timetable_plan(organization=org, date_from=MARCH[0], date_to=MARCH[1], now=NOW)
+    plan = generate(org, performed_by=staff_user(org, StaffRole.Role.ADMIN))
+
+    assert [item.action for item in preview.items if item.slot == gone] == ["instructor_inactive"] * 5
+    assert preview.inactive_instructor_names == [gone.instructor.name]
+    assert plan.counts()["created"] == 5 and plan.counts()["skipped_inactive_instructor"] == 5
+    assert set(Session.objects.filter(organization=org).values_list("timetable_slot", flat=True)) == {kept.pk}
+    entry = AuditLogEntry.objects.get(action="timetable.generate")
+    assert entry.changes["skipped_inactive_instructor"] == 5
