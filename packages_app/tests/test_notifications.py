@@ -78,7 +78,9 @@ def test_request_confirm_in_turkish_through_the_api(
     # then "paket aktif", with what it grants
     [active] = mail.outbox
     assert active.subject == "Paketiniz aktif: Core Paket"
-    assert "10 kredi, Çarşamba 8 Nisan 2026 gününün sonuna kadar geçerli." in active.body  # 30 days: through the 30th day
+    assert (
+        "10 kredi, Çarşamba 8 Nisan 2026 gününün sonuna kadar geçerli." in active.body
+    )  # 30 days: through the 30th day
 
     # the member sees their own two messages, staff see the studio's copy too
     mine = rider.get(f"/api/members/{member.pk}/notifications").json()
@@ -209,3 +211,31 @@ def test_staff_list_failed_messages_and_resend_one(
     again = staff.post(f"/api/notifications/{failed.pk}/resend")
     assert (again.status_code, again.json()["code"]) == (409, "invalid_state")
     assert api(user=member.user, org=studio).post(f"/api/notifications/{failed.pk}/resend").status_code == 403
+
+
+@pytest.mark.parametrize("query", ["status=failed", "status=DELIVERED", "status=SENDING", "kind=nonsense"])
+def test_an_unknown_status_or_kind_filter_is_refused_not_ignored(api, studio, admin_user, query):
+    response = api(user=admin_user, org=studio).get(f"/api/notifications?{query}")
+
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["code"] == "validation_error" and list(body["fields"]) == [query.split("=")[0]]
+
+
+def test_the_queued_filter_also_lists_a_message_being_sent(api, studio, member, package, admin_user):
+    services.redemption_create(
+        organization=studio,
+        package_id=package.pk,
+        member_id=member.pk,
+        by_staff=False,
+        performed_by=member.user,
+        now=NOW,
+    )
+    sending = Notification.objects.filter(audience="MEMBER").get()
+    Notification.objects.filter(pk=sending.pk).update(status="SENDING")
+    staff = api(user=admin_user, org=studio)
+
+    queued = staff.get("/api/notifications?status=QUEUED&kind=purchase_requested").json()["results"]
+
+    assert (str(sending.pk), "QUEUED") in [(n["id"], n["status"]) for n in queued]  # and the studio's copy
+    assert staff.get("/api/notifications?status=SENT").json()["count"] == 0
