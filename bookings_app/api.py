@@ -2,12 +2,15 @@
 render. Reference data (locations, classes, instructors, seat layouts and seats) is CRUD through its
 services (bookings_app/services/reference.py, schedule.py), which write the audit log."""
 
+import json
 import uuid
 
+from django.http import HttpResponse
 from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import generics, mixins, status
 from rest_framework.decorators import action
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -276,7 +279,6 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
     )
     def list(self, request, *args, **kwargs):
         """The timetable with availability, when booking opens for the caller, and the caller's booking."""
-        member = self._member()
         # The studio's settings the rows depend on are in the key, so changing them (PATCH
         # /api/organization) needs no bump; the scheme too (the pagination links are absolute).
         org = self.organization
@@ -284,35 +286,35 @@ class SessionViewSet(mixins.ListModelMixin, TenantViewSet):
             f"{request.scheme}|{request.get_host()}|{request.get_full_path()}|"
             f"{org.timezone}|{org.booking_window_days}|{org.priority_booking_hours}"
         )
-        page = timetable_cache.shared_page(self.organization.pk, request_key, self._shared_page)
-        rows = page["rows"]
-        mine = timetable_cache.member_ids(member=member, session_ids=[row["id"] for row in rows], starts=page["starts"])
-        # The cached rows say when booking opens for everyone; a priority holder's opens earlier.
-        priority = selectors.member_has_priority(member=member, now=clock.now())
-        organization, render_time = self.organization, time_renderer()
-        personal = []
-        for row, starts_at in zip(rows, page["starts"], strict=True):
-            booking_id, entry_id = mine.get(row["id"], (None, None))
-            row = {**row, "my_booking_id": booking_id, "my_waitlist_entry_id": entry_id}
-            if priority:
-                opens = selectors.booking_opens_at_for(starts_at, organization=organization, priority=True)
-                row["booking_opens_at"] = render_time(opens)
-            personal.append(row)
-        if page["paginated"] is None:
-            return Response(personal)
-        return Response({**page["paginated"], "results": personal})
+        page, mine, priority = timetable_cache.personal_page(
+            organization_id=org.pk, request_key=request_key, member=self._member(), build=self._shared_page
+        )
+        body = page.body(mine, priority)
+        renderer = request.accepted_renderer
+        if type(renderer) is JSONRenderer and "indent" not in (request.accepted_media_type or ""):
+            # The page is already JSON, rendered as JSONRenderer renders it: sent as it is.
+            return HttpResponse(body, content_type=renderer.media_type)
+        return Response(json.loads(body))  # the browsable API, or JSON asked to be indented
 
-    def _shared_page(self) -> dict:
-        """What every caller of this page sees alike (timetable_cache): the rows as anyone but a
-        priority holder sees them, without the caller's own ids, and the page's links."""
+    def _shared_page(self) -> timetable_cache.Page:
+        """What every caller of this page sees alike (timetable_cache), rendered: the rows as
+        anyone but a priority holder sees them, without the caller's own ids, each row's opening
+        for a priority holder, and the page's links."""
         rows = session_values(self.filter_queryset(self.get_queryset_shared()), member=None)
         page = self.paginate_queryset(rows)
         shown = page if page is not None else list(rows)
         rendered = session_rows(shown, opens_at=self._opens_at(None))
+        organization, render_time = self.organization, time_renderer()
+        priority_opens = [
+            render_time(selectors.booking_opens_at_for(row["starts_at"], organization=organization, priority=True))
+            for row in shown
+        ]
         paginated = None
         if page is not None:
             paginated = {k: v for k, v in self.get_paginated_response([]).data.items() if k != "results"}
-        return {"rows": rendered, "starts": [row["starts_at"] for row in shown], "paginated": paginated}
+        return timetable_cache.render_page(
+            rendered, starts=[row["starts_at"] for row in shown], priority_opens=priority_opens, paginated=paginated
+        )
 
     def get_queryset_shared(self):
         return selectors.session_list(organization=self.organization, member=None)
