@@ -3,7 +3,7 @@ caller but their own ids, dropped on the commit of any change it shows, never st
 booking's commit, never a 500 when the cache fails."""
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -11,6 +11,8 @@ import time_machine
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
+from django.utils.timezone import override as timezone_override
+from rest_framework.renderers import JSONRenderer
 
 from bookings_app import services
 from bookings_app.models import LIVE, Booking
@@ -72,7 +74,9 @@ def test_every_member_gets_the_shared_page_with_their_own_ids(api, org, week, dj
         assert [rows[str(s.pk)]["booked_count"] for s in week] == [1, 1, 0]
     # the page itself was not read again: no statement on the sessions table
     assert not [q for q in hit.captured_queries if 'FROM "bookings_app_session"' in q["sql"]]
-    assert len(hit.captured_queries) <= 5  # token, studio, cache, priority, the member's ids
+    # token, studio, then one statement: the version, the member's ids and priority together
+    assert len(hit.captured_queries) <= 3
+    assert not [q for q in hit.captured_queries if "timetable:page:" in q["sql"]]  # the page held in process
 
 
 @pytest.mark.django_db
@@ -298,6 +302,9 @@ def test_cached_pages_are_exactly_what_the_database_renders(api, org, django_cap
                 miss, hit = client.get(path), client.get(path)
             assert plain.status_code == miss.status_code == hit.status_code == 200, (name, path)
             assert plain.json() == miss.json() == hit.json(), (name, path)
+            # the spliced body is byte for byte what DRF renders for the whole page
+            assert hit.content == miss.content == plain.content == JSONRenderer().render(plain.json())
+            assert hit["Content-Type"] == "application/json"
 
 
 @pytest.mark.django_db
@@ -312,3 +319,112 @@ def test_a_change_of_the_studios_time_zone_or_booking_window_is_seen_at_once(api
     assert response.status_code == 200, response.json()
     after = rows_by_id(api().get(URL, HTTP_X_ORGANIZATION=org.slug))[str(week[0].pk)]
     assert after["starts_at"].endswith("Z") and after["booking_opens_at"] != before["booking_opens_at"]
+
+
+@pytest.mark.django_db
+@cached
+def test_a_members_ids_are_read_per_request_even_from_a_page_held_in_process(
+    api, org, week, member, django_capture_on_commit_callbacks
+):
+    """The page is shared and may be held; the caller's own ids never are: a booking and a waiting
+    entry show at once, even when their commit's bump never came (the page itself stays)."""
+    give_credits(member, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["my_booking_id"] is None
+    with django_capture_on_commit_callbacks(execute=False):  # no bump: the held page stays current
+        booking = services.booking_create(organization=org, session_id=week[0].pk, member_id=member.pk, now=NOW)
+    with CaptureQueriesContext(connection) as hit:
+        row = rows_by_id(client.get(URL))[str(week[0].pk)]
+    assert (row["my_booking_id"], row["booked_count"]) == (str(booking.pk), 0)  # the held page, my id
+    assert not [q for q in hit.captured_queries if 'FROM "bookings_app_session" ' in q["sql"].split("JOIN")[0]]
+    others = rows_by_id(client.get(URL))
+    assert [others[str(s.pk)]["my_booking_id"] for s in week[1:]] == [None, None]
+
+
+@pytest.mark.django_db
+@cached
+def test_a_priority_holder_with_a_booking_gets_both_spliced(api, org, django_capture_on_commit_callbacks):
+    sessions = [make_session(org, local(12, 8)), make_session(org, local(12, 18))]
+    holder, everyone = MemberFactory(organization=org), MemberFactory(organization=org)
+    elite_30(holder, now=NOW)
+    path = "/api/sessions?from=2026-03-12&to=2026-03-12"
+    plain = rows_by_id(api(user=everyone.user, org=org).get(path))
+    with django_capture_on_commit_callbacks(execute=True):  # booking opens for everyone on the 5th
+        booking = services.booking_create(
+            organization=org, session_id=sessions[1].pk, member_id=holder.pk, now=local(5, 19)
+        )
+    client = api(user=holder.user, org=org)
+    client.get(path)
+    seen = rows_by_id(client.get(path))  # held in process now
+    for session in sessions:
+        row, theirs = seen[str(session.pk)], plain[str(session.pk)]
+        assert row["booking_opens_at"] < theirs["booking_opens_at"]
+        assert row["booking_opens_at"] == selectors_opens(org, session, priority=True)
+    assert seen[str(sessions[1].pk)]["my_booking_id"] == str(booking.pk)
+    assert seen[str(sessions[0].pk)]["my_booking_id"] is None
+    # and without the cache, the same body
+    with override_settings(TIMETABLE_CACHE=False):
+        assert client.get(path).content == client.get(path).content
+
+
+def selectors_opens(org, session, *, priority):
+    from rest_framework.fields import DateTimeField
+
+    from bookings_app.selectors import booking_opens_at
+
+    with timezone_override(org.timezone):
+        return DateTimeField().to_representation(booking_opens_at(session=session, organization=org, priority=priority))
+
+
+@pytest.mark.django_db
+@cached
+def test_a_held_page_expires_after_the_cache_seconds_without_a_bump(api, org, week, member):
+    """The bound on staleness should a process die between a commit and its bump holds for the
+    page a process holds, too."""
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["capacity"] == week[0].capacity
+    type(week[0]).objects.filter(pk=week[0].pk).update(capacity=1)  # a change that never bumps
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["capacity"] == week[0].capacity
+    with time_machine.travel(NOW + timedelta(seconds=31), tick=False):
+        assert rows_by_id(client.get(URL))[str(week[0].pk)]["capacity"] == 1
+
+
+@pytest.mark.django_db
+@cached
+def test_the_browsable_api_and_indented_json_still_render(api, org, week, member):
+    client = api(user=member.user, org=org)
+    compact = client.get(URL)
+    indented = client.get(URL, HTTP_ACCEPT="application/json; indent=2")
+    assert indented.status_code == 200 and indented.json() == compact.json()
+    assert indented.content != compact.content and b"\n  " in indented.content
+    html = client.get(URL, HTTP_ACCEPT="text/html")
+    assert html.status_code == 200 and html["Content-Type"].startswith("text/html")
+
+
+# --- a cache outside the database (Redis in production; here the local-memory cache) -----------------
+other_cache = override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "timetable-test"}}
+)
+
+
+@pytest.mark.django_db
+@cached
+@other_cache
+def test_with_a_cache_outside_the_database_the_version_comes_from_it(
+    api, org, week, member, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    other = MemberFactory(organization=org)
+    give_credits(other, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 0
+    with CaptureQueriesContext(connection) as hit:
+        assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 0
+    assert not [q for q in hit.captured_queries if 'FROM "bookings_app_session" ' in q["sql"].split("JOIN")[0]]
+    book(org, other, week[0], django_capture_on_commit_callbacks)  # the bump drops the held page
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 1
+    with mock.patch.object(cache, "get", side_effect=ConnectionError("redis down")):
+        response = client.get(URL)  # the version cannot be read: the database answers
+    assert response.status_code == 200 and rows_by_id(response)[str(week[0].pk)]["booked_count"] == 1
+    cache.clear()
