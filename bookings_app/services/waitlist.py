@@ -230,14 +230,28 @@ def _free_bike(session: Session, exclude: set) -> object | None:
 
 
 def _book_entry(
-    *, organization: Organization, entry: WaitlistEntry, seat_id, booked_by: User | None, now: datetime
+    *,
+    organization: Organization,
+    entry: WaitlistEntry,
+    seat_id,
+    booked_by: User | None,
+    now: datetime,
+    pick_bike: bool = False,
 ) -> Booking:
     """Book the entry's member with AUTO payment exactly as `booking_create` does (the same
     `_booking_create`, in the same kind of transaction: same refusals, same ledger rows), and
     mark the entry PROMOTED with its booking in that transaction. An entry that stopped waiting
     meanwhile rolls the booking back (`_EntryGone`). Staff promoting by hand (`booked_by`) made a
-    booking on the member's behalf: recorded as `booking.create` with the entry it came from."""
+    booking on the member's behalf: recorded as `booking.create` with the entry it came from.
+
+    `pick_bike`: choose the cheapest free bike under the locks the booking takes (the member,
+    then the session: the booking path's order, which `_booking_create` then takes again at no
+    cost), so no booking can take it between the choice and the insert."""
     with booking_transaction(session_id=entry.session_id, member_id=entry.member_id):
+        if pick_bike:
+            member_lock(organization=organization, member_id=entry.member_id)
+            seat_id = _free_bike(locking.lock_one(Session.objects.all(), pk=entry.session_id), set())
+            locking.pause("waitlist_bike_picked")
         booking = _booking_create(
             organization=organization,
             session_id=entry.session_id,
@@ -369,7 +383,7 @@ def waitlist_entry_promote(
     *, organization: Organization, entry_id, booked_by: User | None, now: datetime | None = None
 ) -> Booking:
     """Staff promote an entry by hand: book the member on their behalf (AUTO payment, the
-    cheapest free bike) exactly as the automatic promotion does, refusals answered as they are
+    cheapest free bike, chosen under the booking's locks) exactly as the automatic promotion does, refusals answered as they are
     (nothing is skipped), also inside the cutoff. Only a WAITING entry (else invalid_state)."""
     now = now or clock.now()
     entry = (
@@ -385,11 +399,7 @@ def waitlist_entry_promote(
         raise SessionFull()
     try:
         return _book_entry(
-            organization=organization,
-            entry=entry,
-            seat_id=_free_bike(entry.session, set()),
-            booked_by=booked_by,
-            now=now,
+            organization=organization, entry=entry, seat_id=None, booked_by=booked_by, now=now, pick_bike=True
         )
     except _EntryGone:
         raise InvalidState(gettext_lazy("Only a waiting entry can be promoted.")) from None

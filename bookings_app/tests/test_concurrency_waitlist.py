@@ -9,6 +9,8 @@ entry's conditional UPDATE) still lets only the allowed number through.
 """
 
 import threading
+import time
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 
 import pytest
@@ -241,3 +243,52 @@ def test_a_rider_leaving_while_being_promoted_ends_left_or_promoted():
 def test_leaving_while_promoted_control_without_locks_the_conditional_update_decides():
     passed = _leave_against_promotion(locks=False)
     assert passed == 2  # both got past their checks; one conditional UPDATE found the entry moved
+
+
+# --- staff promoting by hand while a rider books --------------------------------------------------------
+def _hand_promotion_against_booking(locks: bool):
+    """A spot opened (capacity 2 -> 4, no automatic promotion); staff promote the waiting rider by
+    hand while another rider books A3, the cheapest free bike, the one the promotion picks."""
+    org, layout, session, _, (entry,) = _setup(capacity=2, waiting=1)
+    type(session).objects.filter(pk=session.pk).update(capacity=4)
+    rider = _rider(org)
+    picked = threading.Event()
+
+    def hook(point):
+        if point == "waitlist_bike_picked":
+            picked.set()
+            time.sleep(0.5)
+
+    def promote():
+        return services.waitlist_entry_promote(organization=org, entry_id=entry.pk, booked_by=None, now=NOW)
+
+    def book():
+        picked.wait(timeout=10)
+        return services.booking_create(
+            organization=org, session_id=session.pk, member_id=rider.pk, seat_id=seat(layout, "A3").pk, now=NOW
+        )
+
+    with locking.pause_hook(hook), locking.locks_disabled() if not locks else nullcontext():
+        results = race([promote, book])
+    assert picked.is_set()
+    _assert_consistent(session)
+    return results, entry
+
+
+def test_a_hand_promotion_picks_its_bike_under_the_locks():
+    (promoted, booked), entry = _hand_promotion_against_booking(locks=True)
+    # The rider's booking waited for the promotion, which kept the bike it chose.
+    assert promoted[0] == "ok" and promoted[1].seat.label == "A3"
+    assert booked == ("refused", "seat_taken")
+    entry.refresh_from_db()
+    assert entry.status == W.PROMOTED
+
+
+def test_a_hand_promotion_control_without_locks_the_bike_is_lost_between_choice_and_insert():
+    (promoted, booked), entry = _hand_promotion_against_booking(locks=False)
+    # The race is real: the rider took A3 while the promotion held its choice; the bike
+    # constraint refused the promotion (staff saw seat_taken for a bike they never chose).
+    assert booked[0] == "ok" and booked[1].seat.label == "A3"
+    assert promoted == ("refused", "seat_taken")
+    entry.refresh_from_db()
+    assert entry.status == W.WAITING
