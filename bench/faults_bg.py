@@ -19,7 +19,10 @@ booking writes a `booking_confirmed` message), plus a timetable reader (GET /api
 timetable cache) and wrong logins (the login throttle):
 
 1. redis: Redis is stopped for 10 s, then started again on the same port (empty: the broker's
-   queued tasks are gone, the sweep sends their rows).
+   queued tasks are gone, the sweep sends their rows); 5 s later it is frozen for 10 s
+   (SIGSTOP, then SIGCONT): it takes connections and answers nothing, as a hung Redis or a
+   partitioned network does, where every call waits for its socket timeout unless the circuit
+   breaker skips it (spinning/breaker.py). Booking latency is reported per window.
 2. worker: the Celery worker is SIGKILLed twice, each time while the sink holds a conversation
    open: once before the message was transferred (RCPT), once after the sink took the message
    but before it answered 250 (the at-least-once window, docs/NOTIFICATIONS.md). It is started
@@ -133,9 +136,16 @@ class Redis:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)  # a frozen one could not act on SIGTERM
             self.process.terminate()
             self.process.wait(timeout=10)
         self.process = None
+
+    def freeze(self) -> None:
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        self.process.send_signal(signal.SIGCONT)
 
 
 class CeleryWorker:
@@ -262,6 +272,12 @@ def run_drill(name: str, args, pairs: list[tuple[str, str]], spare_token: str) -
             time.sleep(10)
             redis.start()
             event("Redis started again (empty)")
+            time.sleep(5)
+            redis.freeze()
+            event("Redis frozen (SIGSTOP): connections taken, nothing answered")
+            time.sleep(10)
+            redis.thaw()
+            event("Redis thawed (SIGCONT)")
 
         def worker_kills() -> None:
             for at, phase in ((12, "rcpt"), (32, "data")):
@@ -363,9 +379,13 @@ def run_drill(name: str, args, pairs: list[tuple[str, str]], spare_token: str) -
         # what the web processes logged: a failed hand-off leaves the row to the sweep; a cache
         # that failed was read around (timetable) or counted in the database (throttles)
         "hand_offs_failed": server_log.count("hand-off (celery) failed"),
+        "hand_offs_skipped": server_log.count("hand-off (celery) skipped"),
+        "breaker_opened": server_log.count("skipped by this process for"),
         "timetable_cache_errors": server_log.count("timetable cache unavailable"),
         "throttle_cache_errors": server_log.count("throttle cache unavailable"),
     }
+    if name == "redis":
+        result["booking_latency_windows"] = latency_windows(records, events, duration)
     ok = five_xx == 0 and no_answer == 0 and result["missing"] == 0 and not pending and result["bookings_ok"] > 0
     if name != "worker":
         ok = ok and not doubled
@@ -373,6 +393,27 @@ def run_drill(name: str, args, pairs: list[tuple[str, str]], spare_token: str) -
         ok = ok and not doubled_other_id  # a copy with the same Message-ID: the documented window
     result["verdict"] = "PASS" if ok else "FAIL"
     return result
+
+
+def latency_windows(records: list[dict], events: list[dict], duration: float) -> list[dict]:
+    """Booking latency (successful bookings, by when they were sent) between the drill's events."""
+    edges = [0.0] + [e["t"] for e in events if e["event"].startswith("Redis")] + [float(duration)]
+    names = ["before", "Redis stopped", "Redis back", "Redis frozen", "after"]
+    windows = []
+    for i, (start, end) in enumerate(zip(edges, edges[1:], strict=False)):
+        latencies = sorted(r["latency"] for r in records if r["status"] == 201 and start <= r["t"] < end)
+        windows.append(
+            {
+                "window": names[i] if i < len(names) else f"window {i}",
+                "from_s": start,
+                "to_s": end,
+                "bookings": len(latencies),
+                "p50_s": common.percentile(latencies, 50) if latencies else None,
+                "p95_s": common.percentile(latencies, 95) if latencies else None,
+                "max_s": latencies[-1] if latencies else None,
+            }
+        )
+    return windows
 
 
 def faults_classify(record: dict) -> str:
@@ -404,8 +445,15 @@ def render(results: list[dict], args) -> str:
             f"    bookings: {result['booking_answers']}; p50 {result['booking_p50_s']} s, max {result['booking_max_s']} s"
         )
         lines.append(f"    timetable and logins: {result['side_answers']}")
+        for w in result.get("booking_latency_windows", []):
+            lines.append(
+                f"    {w['window']:<14} {w['from_s']:>5.1f}-{w['to_s']:<5.1f} s: {w['bookings']:>4} bookings, "
+                f"p50 {w['p50_s']} s, p95 {w['p95_s']} s, max {w['max_s']} s"
+            )
         lines.append(
-            f"    web processes logged: {result['hand_offs_failed']} hand-offs failed (left to the sweep), "
+            f"    web processes logged: {result['hand_offs_failed']} hand-offs failed and "
+            f"{result.get('hand_offs_skipped', 0)} skipped (left to the sweep), "
+            f"{result.get('breaker_opened', 0)} circuit-breaker openings, "
             f"{result['timetable_cache_errors']} timetable reads around the cache, "
             f"{result['throttle_cache_errors']} throttle counts in the database"
         )

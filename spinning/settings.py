@@ -291,14 +291,19 @@ if os.environ.get("REDIS_URL"):
     # Redis fails fast when it is down (a refused or slow connection is an error in under 2 s);
     # the throttles then count in `fallback` (the database cache) and the timetable reads the
     # database (spinning/throttling.py, bookings_app/timetable_cache.py): never a 500.
+    # A Redis that fails is skipped by the process for REDIS_BREAKER_SECONDS (spinning/breaker.py).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "spinning.cache.BreakerRedisCache",
             "LOCATION": os.environ["REDIS_URL"],
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
         },
         "fallback": CACHES["default"],
     }
+
+# After a connection failure, a process skips that Redis (cache, throttles, the hand-off to the
+# broker) for this many seconds instead of waiting for a timeout on every call; 0: never skip.
+REDIS_BREAKER_SECONDS = float(os.environ.get("REDIS_BREAKER_SECONDS", "5"))
 
 # The timetable's shared part in the default cache, dropped on the commit of any change
 # (bookings_app/timetable_cache.py); entries also expire after TIMETABLE_CACHE_SECONDS.

@@ -30,6 +30,8 @@ from django.core.cache import caches
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
+from spinning.breaker import RedisSkipped
+
 log = logging.getLogger(__name__)
 
 
@@ -49,8 +51,8 @@ class GuardedCache:
     def get(self, key, default=None):
         try:
             return self.primary.get(key, default)
-        except Exception:  # noqa: BLE001 - the shared cache is down: count in the fallback
-            log.warning("throttle cache unavailable (get %s); using the fallback", key, exc_info=True)
+        except Exception as error:  # noqa: BLE001 - the shared cache is down: count in the fallback
+            _warn("get", key, error)
             fallback = self._fallback()
             if fallback is None:
                 return default
@@ -63,14 +65,24 @@ class GuardedCache:
         try:
             self.primary.set(key, value, timeout)
             return
-        except Exception:  # noqa: BLE001
-            log.warning("throttle cache unavailable (set %s); using the fallback", key, exc_info=True)
+        except Exception as error:  # noqa: BLE001
+            _warn("set", key, error)
         fallback = self._fallback()
         if fallback is not None:
             try:
                 fallback.set(key, value, timeout)
             except Exception:  # noqa: BLE001
                 pass
+
+
+def _warn(operation: str, key: str, error: Exception) -> None:
+    # a Redis the breaker skips (spinning/breaker.py) logged its failure once: no traceback per call
+    log.warning(
+        "throttle cache unavailable (%s %s); using the fallback",
+        operation,
+        key,
+        exc_info=not isinstance(error, RedisSkipped),
+    )
 
 
 guarded_cache = GuardedCache()

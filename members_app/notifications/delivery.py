@@ -33,6 +33,7 @@ from django.utils.translation import gettext_lazy
 from members_app.audit import log_action
 from members_app.models import Notification
 from spinning import clock
+from spinning.breaker import RedisSkipped, breaker_for
 from spinning.errors import InvalidState, NotFound
 
 log = logging.getLogger("members_app.notifications")
@@ -173,16 +174,34 @@ def hand_off(notification_id) -> None:
     mode = delivery_mode()
     try:
         if mode == "celery":
-            from members_app.tasks import deliver_notification
-
-            deliver_notification.apply_async(args=[str(notification_id)], retry=False)
+            _publish(notification_id)
         elif mode == "inline":
             deliver(notification_id)
         elif mode == "thread":
             _thread_queue().put(notification_id)
         # "off": left for the sweep
+    except RedisSkipped:  # the broker failed moments ago (spinning/breaker.py): not tried
+        log.warning(
+            "notification %s: hand-off (%s) skipped, broker down; the sweep will deliver it", notification_id, mode
+        )
     except Exception:  # a broker that is down: the row is queued, the sweep delivers it
         log.exception("notification %s: hand-off (%s) failed; the sweep will deliver it", notification_id, mode)
+
+
+def _publish(notification_id) -> None:
+    """One `deliver_notification` task, through the broker's circuit breaker: a broker that
+    just failed is not tried again for REDIS_BREAKER_SECONDS, so during an outage a request
+    pays no connect or socket timeout (at most one per process and pause)."""
+    from members_app.tasks import deliver_notification
+
+    broker = breaker_for(settings.CELERY_BROKER_URL)
+    broker.check()
+    try:
+        deliver_notification.apply_async(args=[str(notification_id)], retry=False)
+    except Exception as error:  # kombu's OperationalError around the connection failure
+        broker.failed(error)
+        raise
+    broker.succeeded()
 
 
 _queue: queue.Queue | None = None

@@ -60,7 +60,7 @@ def test_the_default_cache_is_the_database_shared_by_every_process():
     assert django_settings.REST_FRAMEWORK["NUM_PROXIES"] == 0  # REMOTE_ADDR unless told otherwise
 
 
-@pytest.mark.parametrize("redis_url, backend", [("", "DatabaseCache"), ("redis://127.0.0.1:6379/0", "RedisCache")])
+@pytest.mark.parametrize("redis_url, backend", [("", "DatabaseCache"), ("redis://127.0.0.1:6379/0", "BreakerRedisCache")])
 def test_redis_url_moves_the_cache_to_redis(redis_url, backend):
     env = {**os.environ, "SPINNING_ALLOW_DEV_SECRET": "1", "REDIS_URL": redis_url}
     code = "import spinning.settings as s; print(s.CACHES['default']['BACKEND'].rsplit('.', 1)[1])"
