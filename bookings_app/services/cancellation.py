@@ -154,12 +154,15 @@ def booking_cancel(
             settle |= gave_back and booking.payment_type in (CREDIT, FRIEND_PASS)
         if settle:
             _settle(owner, now)
+        # One message to the member: their booking (naming a guest cancelled with it), or their
+        # guest's booking cancelled on its own (DOMAIN.md 15: the member is told of a cancellation).
         notify_bookings(
             kind=Kind.BOOKING_CANCELLED,
             organization=organization,
-            booking_ids=[target.pk],
+            booking_ids=[b.pk for b in bookings],
             now=now,
             members={owner.pk: owner},
+            lone_guests=True,
             by_staff=by_staff,
         )
         if by_staff:

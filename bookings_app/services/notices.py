@@ -58,6 +58,7 @@ _FACTS = (
     "credits_used",
     "guest_name",
     "is_guest",
+    "host_booking_id",
     "status",
     "refunded",
     "session__starts_at",
@@ -69,11 +70,27 @@ _FACTS = (
 
 
 def notify_bookings(
-    *, kind: str, organization: Organization, booking_ids, now: datetime, members: dict | None = None, **extra
+    *,
+    kind: str,
+    organization: Organization,
+    booking_ids,
+    now: datetime,
+    members: dict | None = None,
+    lone_guests: bool = False,
+    **extra,
 ) -> None:
-    """One message per booking (a friend-pass guest's booking is told in its host's message, so
-    guests get none): two reads whatever the number of bookings."""
-    rows = list(Booking.objects.filter(pk__in=list(booking_ids), is_guest=False).values(*_FACTS))
+    """One message per booking, to its member: two reads whatever the number of bookings. A
+    friend-pass guest has no address of their own; their booking is the host member's. A guest
+    cancelled with their host is told in the host's message (`guest_name`); with `lone_guests`
+    (a guest's booking cancelled on its own, the host's staying) the host gets a message about
+    the guest's booking (`is_guest`). Otherwise a guest's booking alone sends nothing."""
+    rows = list(Booking.objects.filter(pk__in=list(booking_ids)).values(*_FACTS))
+    batch = {row["pk"] for row in rows}
+    guests_of: dict = {}
+    for row in rows:
+        if row["is_guest"] and row["host_booking_id"] in batch:
+            guests_of.setdefault(row["host_booking_id"], []).append(row["guest_name"])
+    rows = [row for row in rows if not row["is_guest"] or (lone_guests and row["host_booking_id"] not in batch)]
     if not rows:
         return
     members = dict(members or {})
@@ -95,7 +112,8 @@ def notify_bookings(
             bike=row["seat__label"] or "",
             payment=row["payment_type"],
             credits_used=row["credits_used"],
-            guest_name="",
+            guest_name=row["guest_name"] if row["is_guest"] else ", ".join(guests_of.get(row["pk"], [])),
+            is_guest=row["is_guest"],
             refunded=row["refunded"],
             late=row["status"] == Booking.Status.LATE_CANCELLED,
             **extra,

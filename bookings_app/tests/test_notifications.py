@@ -9,10 +9,10 @@ from django.core import mail
 
 from bookings_app import services
 from bookings_app.tests.conftest import IST, NOW
-from bookings_app.tests.factories import give_credits, make_session, seat
-from members_app.models import Notification
+from bookings_app.tests.factories import elite_30, give_credits, make_session, seat
+from members_app.models import Notification, StaffRole
 from members_app.services import credit_adjustment_create
-from members_app.tests.factories import MemberFactory
+from members_app.tests.factories import MemberFactory, staff_user
 
 pytestmark = pytest.mark.django_db
 Kind = Notification.Kind
@@ -149,3 +149,77 @@ def test_closing_a_session_tells_the_no_shows(org, layout, session, member):
     services.sessions_close(organization=org, now=session.ends_at + timedelta(hours=1))
     row = Notification.objects.get(kind=Kind.BOOKING_NO_SHOW)
     assert row.member_id == member.pk and "no-show" in row.body_text
+
+
+def test_a_guests_cancellation_tells_the_host_and_a_hosts_names_the_guest(
+    org, layout, session, member, django_capture_on_commit_callbacks
+):
+    # given an Elite 30 member booked with a friend-pass guest, both on time to cancel
+    elite_30(member, now=NOW)
+    host = services.booking_create(
+        organization=org, session_id=session.pk, member_id=member.pk, seat_id=seat(layout, "A1").pk, now=NOW
+    )
+    guest = services.booking_create(
+        organization=org,
+        session_id=session.pk,
+        member_id=member.pk,
+        payment_method="FRIEND_PASS",
+        guest_name="Ayşe",
+        host_booking_id=host.pk,
+        seat_id=seat(layout, "A2").pk,
+        now=NOW,
+    )
+    mail.outbox.clear()
+
+    # when the guest's booking alone is cancelled
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(organization=org, booking_id=guest.pk, member=member, now=NOW)
+
+    # then the host is told, about the guest's booking, once
+    (row,) = Notification.objects.filter(kind=Kind.BOOKING_CANCELLED)
+    assert (row.to_email, row.booking_id) == (member.user.email, guest.pk)
+    assert mail.outbox[-1].subject.startswith("Guest booking cancelled: ")
+    assert "The booking of your guest Ayşe (friend pass) is cancelled. Your own booking stays." in row.body_text
+    assert "Your friend pass can be used again." in row.body_text
+
+    # when the guest comes back and the host cancels: one message, naming the guest cancelled with it
+    again = services.booking_create(
+        organization=org,
+        session_id=session.pk,
+        member_id=member.pk,
+        payment_method="FRIEND_PASS",
+        guest_name="Ayşe",
+        host_booking_id=host.pk,
+        now=NOW,
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(organization=org, booking_id=host.pk, member=member, now=NOW)
+    rows = Notification.objects.filter(kind=Kind.BOOKING_CANCELLED).exclude(pk=row.pk)
+    assert [r.booking_id for r in rows] == [host.pk]
+    assert "Your booking is cancelled. Your guest Ayşe (friend pass) is cancelled with it." in rows[0].body_text
+    again.refresh_from_db()
+    assert again.status == "CANCELLED"
+
+
+def test_a_guests_cancellation_in_turkish(org, layout, session, member):
+    member.language = "tr"
+    member.save(update_fields=["language"])
+    elite_30(member, now=NOW)
+    host = services.booking_create(organization=org, session_id=session.pk, member_id=member.pk, now=NOW)
+    guest = services.booking_create(
+        organization=org,
+        session_id=session.pk,
+        member_id=member.pk,
+        payment_method="FRIEND_PASS",
+        guest_name="Ayşe",
+        host_booking_id=host.pk,
+        now=NOW,
+    )
+    admin = staff_user(org, StaffRole.Role.ADMIN)
+
+    services.booking_cancel(organization=org, booking_id=guest.pk, by_staff=True, cancelled_by=admin, now=NOW)
+
+    row = Notification.objects.get(kind=Kind.BOOKING_CANCELLED)
+    assert row.subject.startswith("Misafir rezervasyonu iptal edildi: ")
+    assert "Stüdyo, misafiriniz Ayşe için yapılan rezervasyonu (arkadaş pasosu) iptal etti." in row.body_text
+    assert "Kendi rezervasyonunuz geçerli." in row.body_text
