@@ -181,7 +181,8 @@ def test_a_priority_holder_sees_their_earlier_opening_on_the_shared_page(api, or
 def test_a_failing_cache_is_a_miss_not_a_500(api, org, week, member):
     from django.core.cache import cache
 
-    with mock.patch.object(cache, "get_many", side_effect=ConnectionError("redis down")):
+    down = ConnectionError("redis down")
+    with mock.patch.object(cache, "get_many", side_effect=down), mock.patch.object(cache, "get", side_effect=down):
         response = api(user=member.user, org=org).get(URL)
     assert response.status_code == 200 and len(response.json()["results"]) == 3
     with mock.patch.object(cache, "set", side_effect=ConnectionError("redis down")):
@@ -427,4 +428,48 @@ def test_with_a_cache_outside_the_database_the_version_comes_from_it(
     with mock.patch.object(cache, "get", side_effect=ConnectionError("redis down")):
         response = client.get(URL)  # the version cannot be read: the database answers
     assert response.status_code == 200 and rows_by_id(response)[str(week[0].pk)]["booked_count"] == 1
+    cache.clear()
+
+
+with_redis = override_settings(  # production with REDIS_URL: the pages in Redis, the database cache beside it
+    CACHES={
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "timetable-redis"},
+        "fallback": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "spinning_cache"},
+    }
+)
+
+
+@pytest.mark.django_db
+@cached
+@with_redis
+def test_beside_redis_the_versions_live_in_the_database_and_a_held_page_outlives_redis(
+    api, org, week, member, django_capture_on_commit_callbacks
+):
+    """The studio's version is in the database cache even when the pages are in Redis: a hit is one
+    statement and no Redis call, a bump is one UPSERT, and while Redis is down a page the process
+    holds is still served at the current version (a bump while it is down is still seen)."""
+    from django.core.cache import cache, caches
+
+    from bookings_app.timetable_cache import _version_key
+
+    other = MemberFactory(organization=org)
+    give_credits(other, 5, now=NOW)
+    client = api(user=member.user, org=org)
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 0
+    assert caches["fallback"].get(_version_key(org.pk)) is not None and cache.get(_version_key(org.pk)) is None
+    down = ConnectionError("redis down")
+    with (
+        mock.patch.object(cache, "get", side_effect=down),
+        mock.patch.object(cache, "get_many", side_effect=down),
+        mock.patch.object(cache, "set", side_effect=down),
+        CaptureQueriesContext(connection) as hit,
+    ):
+        assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 0
+        assert len(hit.captured_queries) <= 3  # token, studio, the one
+        assert not [q for q in hit.captured_queries if 'FROM "bookings_app_session" ' in q["sql"].split("JOIN")[0]]
+        with CaptureQueriesContext(connection) as bump:
+            book(org, other, week[0], django_capture_on_commit_callbacks)
+        assert [q for q in bump.captured_queries if q["sql"].startswith('INSERT INTO "spinning_cache"')]
+        assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 1  # rebuilt, not stored
+    assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 1
     cache.clear()
