@@ -10,9 +10,13 @@ instructor or location renamed) calls `timetable_changed(organization_id)`, whic
 version **after its commit** (`transaction.on_commit`): the next request misses and reads the
 database, so a bike taken by a committed booking is never shown free by a later request.
 
-What is the caller's own is read per request and never cached: `my_booking_id` and
-`my_waitlist_entry_id` in one small query over the page's sessions, and `booking_opens_at`,
-which is earlier for a priority holder.
+The page is kept rendered (`Page`: the JSON body for everyone and for a priority holder, whose
+`booking_opens_at` are earlier, and each row in pieces). What is the caller's own is read per
+request and never cached: `my_booking_id`, `my_waitlist_entry_id` and whether they hold the
+priority benefit, in one statement with the studio's version (`_member_read`); the ids are
+spliced into the rendered rows. The versions live in the database cache, also beside Redis
+(`_versions`), and each process keeps the pages it read last (`_memo`, by version): a page held
+at the current version costs that one statement and no cache call.
 
 The cache may fail (Redis stopped): every cache call is guarded, and a failure is a miss that is
 not stored, never a 500. Entries also expire after `TIMETABLE_CACHE_SECONDS` (default 30), the
