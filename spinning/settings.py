@@ -306,7 +306,8 @@ if os.environ.get("REDIS_URL"):
 REDIS_BREAKER_SECONDS = float(os.environ.get("REDIS_BREAKER_SECONDS", "5"))
 
 # The timetable's shared part in the default cache, dropped on the commit of any change
-# (bookings_app/timetable_cache.py); entries also expire after TIMETABLE_CACHE_SECONDS.
+# (bookings_app/timetable_cache.py); entries also expire after TIMETABLE_CACHE_SECONDS. The
+# studios' versions stay in the database cache (`fallback` beside Redis).
 TIMETABLE_CACHE = os.environ.get("TIMETABLE_CACHE", "1") == "1"
 TIMETABLE_CACHE_SECONDS = int(os.environ.get("TIMETABLE_CACHE_SECONDS", "30"))
 
