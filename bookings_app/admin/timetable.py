@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from bookings_app import services
-from bookings_app.admin.common import EVERYONE, ServiceWritesMixin, _report
+from bookings_app.admin.common import EVERYONE, ServiceWritesMixin, _report, sentence
 from bookings_app.models import ClosedDate, TimetableSlot
 from bookings_app.services.timetable import INSTRUCTOR_INACTIVE, MAX_DAYS, SLOT_FIELDS, next_month
 from members_app.admin_base import ADMIN, TenantScopedAdmin
@@ -124,7 +124,10 @@ class TimetableSlotAdmin(ServiceWritesMixin, TenantScopedAdmin):
 
     def delete_queryset(self, request, queryset):
         for obj in queryset.select_related("organization"):
-            self.delete_model(request, obj)
+            try:
+                self.delete_model(request, obj)
+            except DomainError as exc:  # gone meanwhile, or busy behind a generation
+                messages.error(request, f"{obj}: {sentence(exc)}")
 
     def get_urls(self):
         return [
@@ -292,4 +295,7 @@ class ClosedDateAdmin(ServiceWritesMixin, TenantScopedAdmin):
 
     def delete_queryset(self, request, queryset):
         for obj in queryset.select_related("organization"):
-            self.delete_model(request, obj)
+            try:
+                self.delete_model(request, obj)
+            except DomainError as exc:  # gone meanwhile, or busy behind a generation
+                messages.error(request, f"{obj}: {sentence(exc)}")

@@ -62,6 +62,8 @@ def _schedule_refusal(exc: IntegrityError):
         )
     if "closed_date_unique_per_org" in text or "bookings_app_closeddate.organization_id" in text:
         return Invalid({"date": gettext_lazy("This day is already closed.")})
+    if "layout_name_unique_per_location" in text or "bookings_app_seatlayout.location_id" in text:
+        return Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
     if "foreign key" in text.lower():
         return Busy()
     return None

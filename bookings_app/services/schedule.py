@@ -42,46 +42,53 @@ def seat_layout_create(
     with `seats`, exactly those (each inside the grid, one per position, labels unique)."""
     if rows < 1 or columns < 1 or rows > 26:
         raise Invalid({"rows": gettext_lazy("A layout has 1 to 26 rows and at least one column.")})
-    with transaction.atomic(durable=True):
-        location = _get_in_org(Location, organization, location_id, "location_id")
-        _hold_in_org(organization, {"location_id": location})  # a delete of the location waits, then sees it used
-        if SeatLayout.objects.filter(location=location, name=name).exists():
-            raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
-        layout = SeatLayout.objects.create(
-            organization=organization, location=location, name=name, rows=rows, columns=columns
-        )
-        if seats is None:
-            seats = [{"row": r, "column": c} for r in range(1, rows + 1) for c in range(1, columns + 1)]
-        positions, labels, objs = set(), set(), []
-        for index, spec in enumerate(seats):
-            row, column = spec["row"], spec["column"]
-            label = spec.get("label") or f"{chr(64 + row)}{column}" if 1 <= row <= 26 else ""
-            if not (1 <= row <= rows and 1 <= column <= columns):
-                raise Invalid({f"seats.{index}": gettext_lazy("Outside the grid.")})
-            if (row, column) in positions or label in labels:
-                raise Invalid({f"seats.{index}": gettext_lazy("Two seats share a position or a label.")})
-            positions.add((row, column))
-            labels.add(label)
-            objs.append(
-                Seat(
-                    organization=organization,
-                    layout=layout,
-                    label=label,
-                    row=row,
-                    column=column,
-                    type=spec.get("type", Seat.Type.NORMAL),
-                    credit_cost=spec.get("credit_cost", 1),
-                    is_active=spec.get("is_active", True),
-                )
+    try:
+        with transaction.atomic(durable=True):
+            location = _get_in_org(Location, organization, location_id, "location_id")
+            _hold_in_org(organization, {"location_id": location})  # a delete of the location waits, then sees it used
+            if SeatLayout.objects.filter(location=location, name=name).exists():
+                raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
+            locking.pause("layout_name_checked")
+            layout = SeatLayout.objects.create(
+                organization=organization, location=location, name=name, rows=rows, columns=columns
             )
-        Seat.objects.bulk_create(objs)
-        log_action(
-            organization=organization,
-            actor=performed_by,
-            action="seat_layout.create",
-            obj=layout,
-            changes={"name": [None, name], "rows": [None, rows], "columns": [None, columns], "seats": len(objs)},
-        )
+            if seats is None:
+                seats = [{"row": r, "column": c} for r in range(1, rows + 1) for c in range(1, columns + 1)]
+            positions, labels, objs = set(), set(), []
+            for index, spec in enumerate(seats):
+                row, column = spec["row"], spec["column"]
+                label = spec.get("label") or f"{chr(64 + row)}{column}" if 1 <= row <= 26 else ""
+                if not (1 <= row <= rows and 1 <= column <= columns):
+                    raise Invalid({f"seats.{index}": gettext_lazy("Outside the grid.")})
+                if (row, column) in positions or label in labels:
+                    raise Invalid({f"seats.{index}": gettext_lazy("Two seats share a position or a label.")})
+                positions.add((row, column))
+                labels.add(label)
+                objs.append(
+                    Seat(
+                        organization=organization,
+                        layout=layout,
+                        label=label,
+                        row=row,
+                        column=column,
+                        type=spec.get("type", Seat.Type.NORMAL),
+                        credit_cost=spec.get("credit_cost", 1),
+                        is_active=spec.get("is_active", True),
+                    )
+                )
+            Seat.objects.bulk_create(objs)
+            log_action(
+                organization=organization,
+                actor=performed_by,
+                action="seat_layout.create",
+                obj=layout,
+                changes={"name": [None, name], "rows": [None, rows], "columns": [None, columns], "seats": len(objs)},
+            )
+    except IntegrityError as exc:  # the same name twice at once: the second gets the form's error
+        refusal = _schedule_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
     return layout
 
 
@@ -156,28 +163,34 @@ def seat_layout_update(
 ) -> SeatLayout:
     """Rename a layout and/or edit its seats (see `_seats_apply`), in one transaction and one
     audit entry. Its location and grid size stay: sessions and bookings point at its seats."""
-    with transaction.atomic(durable=True):
-        layout = _layout_locked(organization, layout_id)
-        changes = {}
-        if name is not None and name.strip() != layout.name:
-            name = name.strip()
-            if not name:
-                raise Invalid({"name": gettext_lazy("Required.")})
-            if SeatLayout.objects.filter(location_id=layout.location_id, name=name).exclude(pk=layout.pk).exists():
-                raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
-            changes["name"] = [layout.name, name]
-            layout.name = name
-            layout.save(update_fields=["name"])
-        if seats:
-            changes.update(_seats_apply(layout=layout, seats=seats))
-        if changes:
-            log_action(
-                organization=organization,
-                actor=performed_by,
-                action="seat_layout.update",
-                obj=layout,
-                changes=changes,
-            )
+    try:
+        with transaction.atomic(durable=True):
+            layout = _layout_locked(organization, layout_id)
+            changes = {}
+            if name is not None and name.strip() != layout.name:
+                name = name.strip()
+                if not name:
+                    raise Invalid({"name": gettext_lazy("Required.")})
+                if SeatLayout.objects.filter(location_id=layout.location_id, name=name).exclude(pk=layout.pk).exists():
+                    raise Invalid({"name": gettext_lazy("This location already has a layout with this name.")})
+                changes["name"] = [layout.name, name]
+                layout.name = name
+                layout.save(update_fields=["name"])
+            if seats:
+                changes.update(_seats_apply(layout=layout, seats=seats))
+            if changes:
+                log_action(
+                    organization=organization,
+                    actor=performed_by,
+                    action="seat_layout.update",
+                    obj=layout,
+                    changes=changes,
+                )
+    except IntegrityError as exc:  # renamed to a name another rename took at the same moment
+        refusal = _schedule_refusal(exc)
+        if refusal is None:
+            raise
+        raise refusal from exc
     return layout
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext_lazy
 
@@ -36,7 +36,7 @@ from bookings_app.services.schedule import check_on_calendar, session_insert
 from members_app.audit import changes_between, log_action, snapshot
 from members_app.models import Organization, User
 from spinning import clock, locking
-from spinning.errors import Busy, Invalid, NotFound
+from spinning.errors import Busy, Invalid, NotFound, is_lock_timeout
 
 #: the longest range one generation covers (a quarter): the preview stays readable
 MAX_DAYS = 92
@@ -286,6 +286,12 @@ def _timetable_edit(organization: Organization) -> Iterator[None]:
         if refusal is None:
             raise
         raise refusal from exc
+    except OperationalError as exc:
+        # A generation held the studio longer than LOCK_TIMEOUT_MS: `busy` (the API says 409 with
+        # Retry-After anyway; the admin shows it as a sentence instead of an error page).
+        if is_lock_timeout(exc):
+            raise Busy() from exc
+        raise
 
 
 def _slot_in_org(organization: Organization, slot_id) -> TimetableSlot:

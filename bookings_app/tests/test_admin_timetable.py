@@ -15,6 +15,7 @@ from bookings_app.tests.conftest import NOW
 from bookings_app.tests.factories import InstructorFactory, RideClassFactory
 from members_app.models import AuditLogEntry, StaffRole
 from members_app.tests.factories import staff_user
+from spinning.errors import Busy
 
 pytestmark = pytest.mark.django_db
 
@@ -153,3 +154,24 @@ def test_the_preview_and_the_report_name_an_inactive_instructors_skipped_classes
     response = client.post(reverse(GENERATE), form)
     assert said(response) == ["0 sessions created for 01.04.2026 – 30.04.2026. Skipped: 4 with an inactive instructor."]
     assert not Session.objects.exists()
+
+
+def test_a_bulk_delete_refused_meanwhile_is_a_message_not_an_error_page(org, tuesday, monkeypatch):
+    # e.g. the studio busy behind a long generation (the lock timed out), or the row gone already
+    def busy(**kwargs):
+        raise Busy()
+
+    closed = services.closed_date_create(organization=org, day=date(2026, 4, 1), reason="Holiday")
+    client = client_for(org)
+    for model, row, name in (
+        ("closeddate", closed, "closed_date_delete"),
+        ("timetableslot", tuesday, "timetable_slot_delete"),
+    ):
+        monkeypatch.setattr(services, name, busy)
+        response = client.post(
+            reverse(f"admin:bookings_app_{model}_changelist"),
+            {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+        )
+        assert response.status_code == 302, model
+        assert any("retry" in text for text in said(response)), said(response)
+    assert ClosedDate.objects.filter(pk=closed.pk).exists() and TimetableSlot.objects.filter(pk=tuesday.pk).exists()

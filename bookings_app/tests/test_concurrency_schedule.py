@@ -250,3 +250,17 @@ def test_deleting_an_instructor_while_a_session_is_given_to_them_answers_in_use(
     assert changed[0] == "ok"
     assert deleted == ("refused", "in_use")
     assert Session.objects.get(pk=session.pk).instructor_id == newcomer.pk
+
+
+def test_two_layouts_of_one_name_at_one_location_at_once_one_gets_the_form_error(studio):
+    org, layout, _, _ = studio
+
+    def create():
+        return services.seat_layout_create(
+            organization=org, location_id=layout.location_id, name="Studio B", rows=1, columns=2
+        )
+
+    results = at_once("layout_name_checked", [create, create])
+
+    assert [r[0] for r in results] == ["ok", "refused"], results
+    assert results[1][1] == "validation_error"
