@@ -148,6 +148,17 @@ def session_roster(
     )
 
 
+def sessions_scheduled_on(*, organization: Organization, day) -> int:
+    """How many SCHEDULED sessions start on a studio-local day (a day being closed keeps them)."""
+    tz_name = organization.timezone
+    return Session.objects.filter(
+        organization=organization,
+        status=Session.Status.SCHEDULED,
+        starts_at__gte=clock.start_of_local_day(day, tz_name),
+        starts_at__lt=clock.end_of_local_day(day, tz_name),
+    ).count()
+
+
 def bookable_seat_count(*, layout: SeatLayout) -> int:
     return Seat.objects.filter(layout=layout, is_active=True, type__in=Seat.BOOKABLE_TYPES).count()
 

@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from bookings_app import services
+from bookings_app import selectors, services
 from bookings_app.admin.common import EVERYONE, ServiceWritesMixin, _report, sentence
 from bookings_app.models import ClosedDate, TimetableSlot
 from bookings_app.services.timetable import INSTRUCTOR_INACTIVE, MAX_DAYS, SLOT_FIELDS, next_month
@@ -283,12 +283,31 @@ class ClosedDateAdmin(ServiceWritesMixin, TenantScopedAdmin):
                 reason=data.get("reason", ""),
                 performed_by=request.user,
             )
+            self._warn_sessions_there(request, obj.organization, data["date"])
             return
         closed = services.closed_date_create(
             organization=obj.organization, day=data["date"], reason=data.get("reason", ""), performed_by=request.user
         )
         obj.pk, obj.created_at = closed.pk, closed.created_at
         obj._state.adding = False
+        self._warn_sessions_there(request, obj.organization, data["date"])
+
+    def _warn_sessions_there(self, request, organization, day) -> None:
+        """Closing a day cancels nothing (the riders would lose their rides unasked); say what is
+        still on it, e.g. what a generation running at that moment made."""
+        count = selectors.sessions_scheduled_on(organization=organization, day=day)
+        if count:
+            messages.warning(
+                request,
+                ngettext(
+                    "%(count)d session is still scheduled on %(day)s: cancel it on the sessions list "
+                    "(its riders are refunded).",
+                    "%(count)d sessions are still scheduled on %(day)s: cancel them on the sessions list "
+                    "(their riders are refunded).",
+                    count,
+                )
+                % {"count": count, "day": f"{day:%d.%m.%Y}"},
+            )
 
     def delete_model(self, request, obj):
         services.closed_date_delete(organization=obj.organization, closed_id=obj.pk, performed_by=request.user)

@@ -175,3 +175,18 @@ def test_a_bulk_delete_refused_meanwhile_is_a_message_not_an_error_page(org, tue
         assert response.status_code == 302, model
         assert any("retry" in text for text in said(response)), said(response)
     assert ClosedDate.objects.filter(pk=closed.pk).exists() and TimetableSlot.objects.filter(pk=tuesday.pk).exists()
+
+
+def test_closing_a_day_that_has_sessions_says_so(org, tuesday):
+    services.sessions_generate(organization=org, date_from=date(2026, 4, 7), date_to=date(2026, 4, 7))
+    client = client_for(org)
+
+    response = client.post(
+        reverse("admin:bookings_app_closeddate_add"), {"organization": org.pk, "date": "07.04.2026", "reason": ""}
+    )
+
+    assert response.status_code == 302
+    assert "1 session is still scheduled on 07.04.2026: cancel it on the sessions list (its riders are refunded)." in (
+        said(response)
+    )
+    assert Session.objects.get().status == Session.Status.SCHEDULED  # closing cancels nothing
