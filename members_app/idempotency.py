@@ -117,6 +117,20 @@ def idempotency_claim(
     )
 
 
+def idempotency_replay_if_used(*, organization, idem: IdempotencyRequest | None) -> None:
+    """Before answering a refusal made outside the transaction (the booking's early refusal in a
+    schedule-drop rush): a key already used answers as the claim would (replay, or 409
+    `idempotency_key_reused`), so a retry of a booking that went through is never told its bike
+    is taken. One indexed read, paid only on that refusal."""
+    if idem is None:
+        return
+    existing = IdempotencyRecord.objects.filter(
+        organization=organization, user_id=idem.user_id, scope=idem.scope, key=idem.key
+    ).first()
+    if existing is not None:
+        _replay_or_refuse(existing, idem)
+
+
 def idempotency_complete(record: IdempotencyRecord | None, *, resource_id, status: int = 201) -> None:
     if record is None or (record.resource_id == resource_id and record.response_status == status):
         return

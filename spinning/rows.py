@@ -17,7 +17,13 @@ Only plain SELECTs of whole rows and simple expressions; everything else stays w
 
 from __future__ import annotations
 
+import functools
+import uuid
+from datetime import date, datetime
+
 from django.db import connection as default_connection
+
+from spinning import locking
 
 
 def quote(name: str) -> str:
@@ -47,8 +53,11 @@ class Columns:
 
     def column(self, name: str) -> str:
         """`alias."column"` of a field, by field name."""
-        field = self.model._meta.get_field(name)
-        return f"{self.alias}.{self.connection.ops.quote_name(field.column)}"
+        return f"{self.alias}.{self.bare(name)}"
+
+    def bare(self, name: str) -> str:
+        """`"column"` of a field, by field name (an UPDATE's SET and WHERE)."""
+        return self.connection.ops.quote_name(self.model._meta.get_field(name).column)
 
     def load(self, row, start: int = 0):
         """The instance from `row[start:start + width]`; None when its primary key is NULL (an
@@ -62,6 +71,106 @@ class Columns:
                 value = converter(value, column, self.connection)
             values[index] = value
         return self.model.from_db(self.connection.alias, self.attnames, values)
+
+
+@functools.cache
+def columns(model, alias: str) -> Columns:
+    """`Columns` of a model under an alias, made once per process."""
+    return Columns(model, alias)
+
+
+class _Named(dict):
+    """`{field}` in a fragment of SQL -> the quoted column (`column`: aliased or bare)."""
+
+    def __init__(self, column):
+        super().__init__()
+        self.column = column
+
+    def __missing__(self, name: str) -> str:
+        return self.column(name)
+
+
+def select(model, where: str, params, *, lock: bool = False, order_by: str = "", limit: int | None = None) -> list:
+    """Whole rows of `model` (alias `x`) as instances: `where` / `order_by` name fields as
+    `{field}` (`"{member} = %s AND {remaining} > 0"`). `lock`: `FOR UPDATE OF x` (skipped where the
+    database has no row locks, and when a control test switched locks off: spinning.locking)."""
+    cols = columns(model, "x")
+    named = _Named(cols.column)
+    sql = f"SELECT {cols.sql} FROM {cols.table} x WHERE {where.format_map(named)}"
+    if order_by:
+        sql += f" ORDER BY {order_by.format_map(named)}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    if lock:
+        sql += for_update("x")
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, adapt(params))
+        return [cols.load(row) for row in cursor.fetchall()]
+
+
+def exists(model, where: str, params) -> bool:
+    """Whether a row of `model` (alias `x`) matches `where` (fields as `{field}`)."""
+    cols = columns(model, "x")
+    sql = f"SELECT 1 FROM {cols.table} x WHERE {where.format_map(_Named(cols.column))} LIMIT 1"
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, adapt(params))
+        return cursor.fetchone() is not None
+
+
+def update(model, assignments: str, where: str, params) -> int:
+    """`UPDATE <model> SET <assignments> WHERE <where>` (fields as `{field}`, no alias); returns
+    the rows changed: a conditional update (`{remaining} = {remaining} - %s ... AND {remaining}
+    >= %s`) tells whether its condition held, as `QuerySet.update` does."""
+    cols = columns(model, "x")
+    named = _Named(cols.bare)
+    sql = f"UPDATE {cols.table} SET {assignments.format_map(named)} WHERE {where.format_map(named)}"
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, adapt(params))
+        return cursor.rowcount
+
+
+@functools.cache
+def _insert_sql(model) -> str:
+    cols = columns(model, "x")
+    names = ", ".join(default_connection.ops.quote_name(field.column) for field in cols.fields)
+    return f"INSERT INTO {cols.table} ({names}) VALUES ({', '.join(['%s'] * cols.width)})"
+
+
+def insert(obj) -> None:
+    """`obj.save(force_insert=True)` for a model whose primary key is made in Python (a UUID), in
+    one statement without the ORM's per-save machinery. No model here has save() logic or signals
+    (docs/ARCHITECTURE.md); each field's `pre_save` and database preparation still apply."""
+    cols = columns(type(obj), "x")
+    values = [field.get_db_prep_save(field.pre_save(obj, True), default_connection) for field in cols.fields]
+    with default_connection.cursor() as cursor:
+        cursor.execute(_insert_sql(type(obj)), values)
+    obj._state.adding, obj._state.db = False, default_connection.alias
+
+
+def for_update(*aliases: str) -> str:
+    """` FOR UPDATE OF <aliases>` as `select_for_update(of=...)` would add it (nothing on SQLite,
+    whose writers are serialized, or with locks switched off by a control test)."""
+    features = default_connection.features
+    if not locking.locks_enabled() or not features.has_select_for_update:
+        return ""
+    if features.has_select_for_update_of and aliases:
+        return " FOR UPDATE OF " + ", ".join(aliases)
+    return " FOR UPDATE"
+
+
+def adapt(params) -> list:
+    """Parameters as the ORM would send them: UUIDs as 32 hex characters and datetimes as text on
+    SQLite (Django's storage there), native on PostgreSQL."""
+    out = []
+    for value in params:
+        if isinstance(value, uuid.UUID):
+            value = adapt_uuid(value)
+        elif isinstance(value, datetime):
+            value = adapt_datetime(value)
+        elif isinstance(value, date):
+            value = default_connection.ops.adapt_datefield_value(value)
+        out.append(value)
+    return out
 
 
 def adapt_datetime(value):

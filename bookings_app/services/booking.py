@@ -8,8 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Subquery
+from django.db import IntegrityError, connection, transaction
 from django.utils.translation import gettext_lazy
 
 from bookings_app import selectors
@@ -26,8 +25,12 @@ from bookings_app.errors import (
 )
 from bookings_app.models import (
     LIVE,
+    LIVE_BOOKING_STATUSES,
     AllAccessUsage,
     Booking,
+    Instructor,
+    Location,
+    RideClass,
     Seat,
     Session,
 )
@@ -46,11 +49,16 @@ from bookings_app.services.notices import Kind, notify_booking_created
 from bookings_app.timetable_cache import timetable_changed
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits, MemberInactive
-from members_app.idempotency import IdempotencyRequest, idempotency_claim, idempotency_complete
+from members_app.idempotency import (
+    IdempotencyRequest,
+    idempotency_claim,
+    idempotency_complete,
+    idempotency_replay_if_used,
+)
 from members_app.models import Member, Organization, User
 from members_app.services import credits_spend, member_lock
 from packages_app.models import Redemption
-from spinning import clock, locking
+from spinning import clock, locking, rows
 from spinning.errors import DomainError, Forbidden, Invalid, NotFound
 
 
@@ -110,13 +118,14 @@ def all_access_covering(*, member: Member, local_day, lock: bool) -> list[Redemp
     """The member's ACTIVE All Access passes covering a studio-local date, in the order payment
     tries them (soonest ending first). `lock`: the booking path locks them (Redemption comes
     after Member in the lock order); the waitlist's join only reads them."""
-    queryset = Redemption.objects.filter(
-        member=member,
-        status=Redemption.Status.ACTIVE,
-        all_access_starts_on__lte=local_day,
-        all_access_ends_on__gte=local_day,
+    passes = rows.select(
+        Redemption,
+        "{member} = %s AND {status} = %s AND {all_access_starts_on} <= %s AND {all_access_ends_on} >= %s",
+        [member.pk, Redemption.Status.ACTIVE, local_day, local_day],
+        lock=lock,
+        order_by="{id}",
     )
-    return sorted(locking.lock(queryset) if lock else queryset, key=lambda r: (r.all_access_ends_on, str(r.pk)))
+    return sorted(passes, key=lambda r: (r.all_access_ends_on, str(r.pk)))
 
 
 @dataclass
@@ -172,9 +181,16 @@ def member_facts(*, member: Member, session: Session, now) -> RefusalFacts:
     return RefusalFacts(
         member_has_priority=lambda: selectors.member_has_priority(member=member, now=now),
         member_is_active=lambda: member.status == Member.Status.ACTIVE,
-        member_holds_booking=lambda: Booking.objects.filter(
-            LIVE, session=session, member=member, is_guest=False
-        ).exists(),
+        member_holds_booking=lambda: _holds_booking(session.pk, member.pk),
+    )
+
+
+def _holds_booking(session_id, member_id) -> bool:
+    """Whether the member holds a live booking of their own on the session."""
+    return rows.exists(
+        Booking,
+        "{session} = %s AND {member} = %s AND NOT {is_guest} AND {status} IN (%s, %s, %s)",
+        [session_id, member_id, *LIVE_BOOKING_STATUSES],
     )
 
 
@@ -244,9 +260,24 @@ def booking_create(
             raise Invalid({"guest_name": gettext_lazy("A friend-pass guest needs a name.")})
         if not host_booking_id:
             raise HostBookingRequired()
+    session = None
+    if not is_guest:
+        # The schedule-drop rush: a taken bike or a full session is refused from one unlocked
+        # read, before the transaction (no BEGIN, no key claimed, no lock queued behind the winners).
+        session = _read_session(organization=organization, session_id=session_id, seat_id=seat_id)
+        try:
+            _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
+        except (SeatTaken, SessionFull):
+            idempotency_replay_if_used(organization=organization, idem=idem)
+            raise
     with booking_transaction(session_id=session_id, member_id=None if is_guest else member_id):
-        record = idempotency_claim(organization=organization, idem=idem)
+        # The booking's id is made here so that the key's record is complete from its INSERT (a
+        # refusal rolls the record back with everything else): no UPDATE after.
+        booking_id = uuid.uuid4()
+        record = idempotency_claim(organization=organization, idem=idem, resource_id=booking_id)
         booking = _booking_create(
+            booking_id=booking_id,
+            read_session=session,
             organization=organization,
             session_id=session_id,
             member_id=member_id,
@@ -328,15 +359,6 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def _bike_holder_annotation(seat_id) -> dict:
-    """For `_refuse_early`: the member holding the bike on this session by a live booking."""
-    seat_uuid = _as_uuid(seat_id)
-    if seat_uuid is None:
-        return {}
-    holder = Booking.objects.filter(LIVE, session=OuterRef("pk"), seat_id=seat_uuid).values("member_id")[:1]
-    return {"early_bike_holder": Subquery(holder)}
-
-
 def _refuse_early(session: Session, *, organization, member_id, seat_id, now) -> None:
     """The schedule-drop rush: refuse `seat_taken` / `session_full` from the unlocked read, before
     queueing on the member and session locks behind the winners.
@@ -354,14 +376,14 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
     member_uuid = _as_uuid(member_id)
     if (holder is None and not full) or member_uuid is None:
         return
-    members = Member.objects.filter(organization=organization, pk=member_uuid)
     facts = RefusalFacts(
         member_has_priority=lambda: False,  # unknown here: before the general opening, the locked path decides
-        member_is_active=lambda: members.filter(status=Member.Status.ACTIVE).exists(),
-        member_holds_booking=lambda: (
-            holder == member_uuid
-            or Booking.objects.filter(LIVE, session=session, member_id=member_uuid, is_guest=False).exists()
+        member_is_active=lambda: rows.exists(
+            Member,
+            "{organization} = %s AND {id} = %s AND {status} = %s",
+            [organization.pk, member_uuid, Member.Status.ACTIVE],
         ),
+        member_holds_booking=lambda: holder == member_uuid or _holds_booking(session.pk, member_uuid),
         seat=lambda: _seat_named(organization, seat_id),
         seat_is_taken=lambda seat: holder is not None,
         session_is_full=lambda: full,
@@ -378,21 +400,37 @@ def _seat_named(organization, seat_id) -> Seat | None:
     """The seat a request names (None when it names none); 400 when there is no such seat."""
     if not seat_id:
         return None
-    seat = Seat.objects.filter(organization=organization, pk=_as_uuid(seat_id)).first() if _as_uuid(seat_id) else None
+    seat_uuid = _as_uuid(seat_id)
+    found = rows.select(Seat, "{organization} = %s AND {id} = %s", [organization.pk, seat_uuid]) if seat_uuid else []
+    seat = found[0] if found else None
     if seat is None:
         raise Invalid({"seat_id": gettext_lazy("No such seat.")})
     return seat
 
 
 def _booking_create(
-    *, organization, session_id, member_id, seat_id, method, guest_name, host_booking_id, booked_by, now
+    *,
+    organization,
+    session_id,
+    member_id,
+    seat_id,
+    method,
+    guest_name,
+    host_booking_id,
+    booked_by,
+    now,
+    booking_id=None,
+    read_session: Session | None = None,
 ) -> Booking:
     """The booking's steps, in the lock order (Member -> Redemption -> Session -> Booking ->
-    CreditLot), inside the caller's durable transaction (`booking_transaction`)."""
+    CreditLot), inside the caller's durable transaction (`booking_transaction`). `read_session`:
+    the unlocked read `booking_create` already made (and refused early from)."""
     is_guest = method == FRIEND_PASS
-    session = _read_session(organization=organization, session_id=session_id, seat_id=None if is_guest else seat_id)
-    if not is_guest:
-        _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
+    session = read_session
+    if session is None:
+        session = _read_session(organization=organization, session_id=session_id, seat_id=None if is_guest else seat_id)
+        if not is_guest:
+            _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
     host = None
     if is_guest:
         host = _host_booking(
@@ -427,22 +465,48 @@ def _booking_create(
     )
     # 6. The writes.
     return _write_booking(
-        organization=organization, session=session, member=member, seat=seat, cost=cost, payment=payment,
-        host=host, guest_name=guest_name, booked_by=booked_by, local_day=local_day, now=now,
+        booking_id=booking_id or uuid.uuid4(), organization=organization, session=session, member=member,
+        seat=seat, cost=cost, payment=payment, host=host, guest_name=guest_name, booked_by=booked_by,
+        local_day=local_day, now=now,
     )  # fmt: skip
 
 
 def _read_session(*, organization, session_id, seat_id) -> Session:
     """The session, unlocked (its date decides which passes to lock), with its names for the
     answer and, when a bike is named, who holds it (for the early refusal) in the same statement."""
-    try:
-        return (
-            Session.objects.select_related("ride_class", "instructor", "location")
-            .annotate(**_bike_holder_annotation(seat_id))
-            .get(organization=organization, pk=session_id)
-        )
-    except (Session.DoesNotExist, ValueError, TypeError):
-        raise NotFound(gettext_lazy("No such session.")) from None
+    session_uuid = _as_uuid(session_id)
+    if session_uuid is None:
+        raise NotFound(gettext_lazy("No such session."))
+    s, c = rows.columns(Session, "s"), rows.columns(RideClass, "c")
+    i, loc, b = rows.columns(Instructor, "i"), rows.columns(Location, "l"), rows.columns(Booking, "b")
+    seat_uuid = _as_uuid(seat_id)
+    holder = (
+        f"(SELECT {b.column('member')} FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
+        f"AND {b.column('seat')} = %s AND {b.column('status')} IN (%s, %s, %s) LIMIT 1)"
+        if seat_uuid is not None
+        else "NULL"
+    )
+    sql = (
+        f"SELECT {s.sql}, {c.sql}, {i.sql}, {loc.sql}, {holder} FROM {s.table} s "
+        f"INNER JOIN {c.table} c ON {c.column('id')} = {s.column('ride_class')} "
+        f"INNER JOIN {i.table} i ON {i.column('id')} = {s.column('instructor')} "
+        f"INNER JOIN {loc.table} l ON {loc.column('id')} = {s.column('location')} "
+        f"WHERE {s.column('organization')} = %s AND {s.column('id')} = %s"
+    )
+    params = [seat_uuid, *LIVE_BOOKING_STATUSES] if seat_uuid is not None else []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows.adapt([*params, organization.pk, session_uuid]))
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(gettext_lazy("No such session."))
+    session = s.load(row)
+    at = s.width
+    session.ride_class, at = c.load(row, at), at + c.width
+    session.instructor, at = i.load(row, at), at + i.width
+    session.location, at = loc.load(row, at), at + loc.width
+    if seat_uuid is not None:
+        session.early_bike_holder = _as_uuid(row[at])
+    return session
 
 
 def _host_booking(*, organization, session, host_booking_id, member_id) -> Booking:
@@ -473,7 +537,7 @@ def _lock_payers(*, member, method, local_day, now) -> tuple[list[Redemption], l
 
 
 def _lock_session(session: Session) -> Session:
-    locked = locking.lock_one(Session.objects.all(), pk=session.pk)
+    (locked,) = rows.select(Session, "{id} = %s", [session.pk], lock=True)
     # The names a booking shows of its session (BookingSerializer), read in the first statement.
     locked.ride_class, locked.instructor, locked.location = session.ride_class, session.instructor, session.location
     return locked
@@ -512,19 +576,21 @@ def _refuse_locked(*, organization, session, member, seat_id, host, friend_passe
     return refuse_in_order(organization=organization, session=session, now=now, facts=facts, guest=host is not None)
 
 
-def _write_booking(*, organization, session, member, seat, cost, payment, host, guest_name, booked_by, local_day, now):
+def _write_booking(
+    *, booking_id, organization, session, member, seat, cost, payment, host, guest_name, booked_by, local_day, now
+):
     """The counter (conditional), the credits (the booking's id is made here, so its ledger rows
     name it and the booking is inserted once, with its lot), the booking (constraints), then the
     All Access day or the friend pass."""
-    if not Session.objects.filter(pk=session.pk, booked_count__lt=F("capacity")).update(
-        booked_count=F("booked_count") + 1
+    if not rows.update(
+        Session, "{booked_count} = {booked_count} + 1", "{id} = %s AND {booked_count} < {capacity}", [session.pk]
     ):
         raise SessionFull()
     session.booked_count += 1
     timetable_changed(organization.pk)
     is_guest = host is not None
     booking = Booking(
-        id=uuid.uuid4(),
+        id=booking_id,
         organization=organization,
         session=session,
         member=member,
@@ -542,7 +608,7 @@ def _write_booking(*, organization, session, member, seat, cost, payment, host, 
     )
     if payment.type == CREDIT:
         try:
-            rows = credits_spend(
+            spent = credits_spend(
                 member=member,
                 amount=cost,
                 now=now,
@@ -556,10 +622,10 @@ def _write_booking(*, organization, session, member, seat, cost, payment, host, 
             if payment.day_used_up:
                 raise DailyLimitReached() from None
             raise
-        booking.credit_lot = rows[0].lot
+        booking.credit_lot = spent[0].lot
 
     # No savepoint: a refused constraint ends the whole transaction; booking_create maps it.
-    booking.save(force_insert=True)
+    rows.insert(booking)
 
     if payment.type == ALL_ACCESS:
         AllAccessUsage(

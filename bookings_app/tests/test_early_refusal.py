@@ -190,3 +190,36 @@ def test_the_loser_is_answered_while_the_session_row_is_held():
     finally:
         release.set()
         holder.join(timeout=10)
+
+
+# --- outside the transaction (issue 14: the rush's losers pay one read, not a transaction) ------------
+def test_a_taken_bike_is_refused_without_opening_a_transaction(
+    org, layout, member, rider, no_locks_taken, django_assert_max_num_queries
+):
+    session = make_session(org, NOW + timedelta(days=1), layout=layout)
+    bike = seat(layout, "A1")
+    held(session, member, bike)
+    organization = rider.organization
+    # then: the session with the bike's holder, the member active?, holding a booking?, the seat
+    with django_assert_max_num_queries(4) as captured, pytest.raises(SeatTaken):
+        services.booking_create(
+            organization=organization, session_id=session.pk, member_id=rider.pk, seat_id=bike.pk, now=NOW
+        )
+    statements = " ".join(q["sql"].upper() for q in captured.captured_queries)
+    assert "INSERT" not in statements and "FOR UPDATE" not in statements  # no key claimed, no lock
+
+
+def test_a_retry_of_a_booking_that_went_through_replays_it_even_once_the_bike_is_taken(org, layout, member, rider):
+    from members_app.idempotency import IdempotencyRequest, IdempotentReplay
+
+    # given a booking made with an Idempotency-Key, then cancelled, and the bike taken by another
+    session = make_session(org, NOW + timedelta(days=1), layout=layout)
+    idem = IdempotencyRequest(user_id=rider.user_id, scope="booking", key="retry-1", request_hash="h")
+    first = book(rider, session, seat_id=seat(layout, "A1").pk, idem=idem)
+    services.booking_cancel(organization=org, booking_id=first.pk, now=NOW)
+    held(session, member, seat(layout, "A1"))
+    # when the rider's app retries the same request with the same key
+    with pytest.raises(IdempotentReplay) as replay:
+        book(rider, session, seat_id=seat(layout, "A1").pk, idem=idem)
+    # then it is told about its own booking, not that the bike is taken
+    assert replay.value.resource_id == first.pk

@@ -16,17 +16,18 @@ is a top-level service and opens its own durable transaction.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy
 
 from members_app.audit import log_action
 from members_app.errors import InsufficientCredits
 from members_app.models import CreditLot, CreditTransaction, Member, Organization, User
-from spinning import clock, locking
+from spinning import clock, locking, rows
 from spinning.errors import Invalid, NotFound
 
 Type = CreditTransaction.Type
@@ -41,13 +42,42 @@ def _require_transaction() -> None:
 # --- locking -----------------------------------------------------------------------------------
 def member_lock(*, organization: Organization, member_id) -> Member:
     """Lock the member row (first in the lock order) and return it fresh from the database."""
-    try:
-        member = locking.lock_one(Member.objects.select_related("user"), organization=organization, pk=member_id)
-    except Member.DoesNotExist:
-        raise NotFound(gettext_lazy("No such member.")) from None
+    member = _member_with_user(organization.pk, member_id, lock=True)
+    if member is None:
+        raise NotFound(gettext_lazy("No such member."))
     member.organization = organization
     locking.pause("member_locked")
     return member
+
+
+def _member_with_user(organization_id, member_id, *, lock: bool) -> Member | None:
+    """The member row (FOR UPDATE OF the member only) with its user, in one hand-written
+    statement: every booking, cancel and sale starts here (spinning/rows.py)."""
+    member_id = _as_uuid(member_id)
+    if member_id is None:
+        return None
+    m, u = rows.columns(Member, "m"), rows.columns(User, "u")
+    sql = (
+        f"SELECT {m.sql}, {u.sql} FROM {m.table} m INNER JOIN {u.table} u ON {u.column('id')} = {m.column('user')} "
+        f"WHERE {m.column('organization')} = %s AND {m.column('id')} = %s" + (rows.for_update("m") if lock else "")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows.adapt([organization_id, member_id]))
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    member = m.load(row)
+    member.user = u.load(row, m.width)
+    return member
+
+
+def _as_uuid(value) -> uuid.UUID | None:
+    if value is None or isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 # --- ledger building blocks (caller holds the member lock) ------------------------------------
@@ -71,8 +101,8 @@ def _append(
         raise InsufficientCredits()
     member.credit_balance = after
     member.ledger_seq += 1
-    Member.objects.filter(pk=member.pk).update(credit_balance=after, ledger_seq=member.ledger_seq)
-    return CreditTransaction.objects.create(
+    rows.update(Member, "{credit_balance} = %s, {ledger_seq} = %s", "{id} = %s", [after, member.ledger_seq, member.pk])
+    row = CreditTransaction(
         organization_id=member.organization_id,
         member=member,
         seq=member.ledger_seq,
@@ -87,10 +117,14 @@ def _append(
         description=description[:500],
         created_at=now,
     )
+    rows.insert(row)  # the hot path's statements are hand-written (spinning/rows.py)
+    return row
 
 
 def _take_from_lot(lot: CreditLot, amount: int) -> None:
-    updated = CreditLot.objects.filter(pk=lot.pk, remaining__gte=amount).update(remaining=F("remaining") - amount)
+    updated = rows.update(
+        CreditLot, "{remaining} = {remaining} - %s", "{id} = %s AND {remaining} >= %s", [amount, lot.pk, amount]
+    )
     if updated != 1:
         raise InsufficientCredits()
     lot.remaining -= amount
@@ -158,10 +192,11 @@ def credits_expire_overdue(*, member: Member, now: datetime | None = None) -> li
 def _lots_with_credit(member: Member, now: datetime) -> tuple[list[CreditLot], list[CreditLot]]:
     """(overdue, spendable) in one query; spendable in spending order: soonest expiry first,
     never-expiring last, then the oldest."""
-    lots = list(
-        CreditLot.objects.filter(member=member, remaining__gt=0).order_by(
-            F("expires_at").asc(nulls_last=True), "created_at", "pk"
-        )
+    lots = rows.select(
+        CreditLot,
+        "{member} = %s AND {remaining} > 0",
+        [member.pk],
+        order_by="{expires_at} IS NULL, {expires_at}, {created_at}, {id}",
     )
     overdue = [lot for lot in lots if lot.expires_at is not None and lot.expires_at <= now]
     spendable = [lot for lot in lots if lot.expires_at is None or lot.expires_at > now]
