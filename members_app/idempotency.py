@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from members_app.models import IdempotencyRecord
+from spinning import rows
 from spinning.errors import IdempotencyKeyReused, Invalid
 
 
@@ -124,11 +125,13 @@ def idempotency_replay_if_used(*, organization, idem: IdempotencyRequest | None)
     is taken. One indexed read, paid only on that refusal."""
     if idem is None:
         return
-    existing = IdempotencyRecord.objects.filter(
-        organization=organization, user_id=idem.user_id, scope=idem.scope, key=idem.key
-    ).first()
-    if existing is not None:
-        _replay_or_refuse(existing, idem)
+    found = rows.select(
+        IdempotencyRecord,
+        "{organization} = %s AND {user} = %s AND {scope} = %s AND {key} = %s",
+        [organization.pk, idem.user_id, idem.scope, idem.key],
+    )
+    if found:
+        _replay_or_refuse(found[0], idem)
 
 
 def idempotency_complete(record: IdempotencyRecord | None, *, resource_id, status: int = 201) -> None:

@@ -376,15 +376,14 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
     member_uuid = _as_uuid(member_id)
     if (holder is None and not full) or member_uuid is None:
         return
+    active, holds, seat = _early_facts(
+        organization=organization, session=session, member_id=member_uuid, seat_id=seat_id
+    )
     facts = RefusalFacts(
         member_has_priority=lambda: False,  # unknown here: before the general opening, the locked path decides
-        member_is_active=lambda: rows.exists(
-            Member,
-            "{organization} = %s AND {id} = %s AND {status} = %s",
-            [organization.pk, member_uuid, Member.Status.ACTIVE],
-        ),
-        member_holds_booking=lambda: holder == member_uuid or _holds_booking(session.pk, member_uuid),
-        seat=lambda: _seat_named(organization, seat_id),
+        member_is_active=lambda: active,
+        member_holds_booking=lambda: holder == member_uuid or holds,
+        seat=lambda: _seat_or_invalid(seat_id, seat),
         seat_is_taken=lambda seat: holder is not None,
         session_is_full=lambda: full,
     )
@@ -396,16 +395,39 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
         return
 
 
+def _early_facts(*, organization, session, member_id, seat_id) -> tuple[bool, bool, Seat | None]:
+    """For `_refuse_early`, in one statement: whether the member is ACTIVE, whether they hold a
+    booking of their own on the session, and the seat named (None when there is no such seat)."""
+    b, m, seat = rows.columns(Booking, "b"), rows.columns(Member, "m"), rows.columns(Seat, "x")
+    seat_uuid = _as_uuid(seat_id) if seat_id else None
+    sql = (
+        f"SELECT EXISTS(SELECT 1 FROM {m.table} m WHERE {m.column('organization')} = %s AND {m.column('id')} = %s "
+        f"AND {m.column('status')} = %s), "
+        f"EXISTS(SELECT 1 FROM {b.table} b WHERE {b.column('session')} = %s AND {b.column('member')} = %s "
+        f"AND NOT {b.column('is_guest')} AND {b.column('status')} IN (%s, %s, %s)), {seat.sql} "
+        f"FROM (SELECT 1 AS one) one LEFT OUTER JOIN {seat.table} x "
+        f"ON {seat.column('organization')} = %s AND {seat.column('id')} = %s"
+    )
+    params = [organization.pk, member_id, Member.Status.ACTIVE, session.pk, member_id, *LIVE_BOOKING_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, rows.adapt([*params, organization.pk, seat_uuid]))
+        active, holds, *_ = row = cursor.fetchone()
+    return bool(active), bool(holds), seat.load(row, 2)
+
+
+def _seat_or_invalid(seat_id, seat: Seat | None) -> Seat | None:
+    if seat_id and seat is None:
+        raise Invalid({"seat_id": gettext_lazy("No such seat.")})
+    return seat
+
+
 def _seat_named(organization, seat_id) -> Seat | None:
     """The seat a request names (None when it names none); 400 when there is no such seat."""
     if not seat_id:
         return None
     seat_uuid = _as_uuid(seat_id)
     found = rows.select(Seat, "{organization} = %s AND {id} = %s", [organization.pk, seat_uuid]) if seat_uuid else []
-    seat = found[0] if found else None
-    if seat is None:
-        raise Invalid({"seat_id": gettext_lazy("No such seat.")})
-    return seat
+    return _seat_or_invalid(seat_id, found[0] if found else None)
 
 
 def _booking_create(
