@@ -33,7 +33,7 @@ def test_select_orders_limits_and_finds_nothing():
         CreditLot.objects.create(
             organization=member.organization,
             member=member,
-            source="ADJUSTMENT",
+            source="MANUAL",
             credits_granted=1,
             remaining=1,
             expires_at=now + timedelta(days=days) if days else None,
@@ -51,7 +51,7 @@ def test_select_orders_limits_and_finds_nothing():
 def test_update_tells_whether_its_condition_held():
     member = MemberFactory()
     lot = CreditLot.objects.create(
-        organization=member.organization, member=member, source="ADJUSTMENT", credits_granted=2, remaining=2,
+        organization=member.organization, member=member, source="MANUAL", credits_granted=2, remaining=2,
         created_at=timezone.now(),
     )  # fmt: skip
     take = "{remaining} = {remaining} - %s", "{id} = %s AND {remaining} >= %s"
@@ -64,7 +64,7 @@ def test_update_tells_whether_its_condition_held():
 def test_insert_writes_the_row_save_would_write():
     member = MemberFactory()
     lot = CreditLot(
-        organization=member.organization, member=member, source="ADJUSTMENT", credits_granted=3, remaining=3,
+        organization=member.organization, member=member, source="MANUAL", credits_granted=3, remaining=3,
         created_at=timezone.now(),
     )  # fmt: skip
     rows.insert(lot)
