@@ -367,6 +367,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A broker that is down must not hold up the request that hands a message off (the sweep
 # delivers what the hand-off missed).
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5, "max_retries": 0}
+# ... but a worker waits this long for a broker that hangs (spinning/celery.py says why).
+CELERY_WORKER_BROKER_SOCKET_TIMEOUT = float(os.environ.get("CELERY_WORKER_BROKER_SOCKET_TIMEOUT", "60"))
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "deliver-due-notifications": {
