@@ -473,3 +473,64 @@ def test_beside_redis_the_versions_live_in_the_database_and_a_held_page_outlives
         assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 1  # rebuilt, not stored
     assert rows_by_id(client.get(URL))[str(week[0].pk)]["booked_count"] == 1
     cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("cache_on", [True, False])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {},
+        {"credits_expire_at": NOW - timedelta(seconds=1)},
+        {"credits_expire_at": NOW + timedelta(days=1)},
+        {"status": "CANCELLED"},
+        {"status": "USED"},
+        {"benefits": ["friend_pass"]},
+        {"benefits": []},
+    ],
+)
+def test_the_priority_in_the_members_statement_is_member_has_priority(api, org, cache_on, change):
+    """The page reads the priority benefit in the member's own statement (raw SQL): it must
+    agree with `selectors.member_has_priority` for every state a redemption can be in."""
+    from bookings_app import selectors
+    from packages_app.models import Redemption
+
+    session = make_session(org, local(12, 8))
+    holder = MemberFactory(organization=org)
+    redemption = elite_30(holder, now=NOW)
+    Redemption.objects.filter(pk=redemption.pk).update(**change)
+    expected = selectors.member_has_priority(member=holder, now=NOW)
+    path = "/api/sessions?from=2026-03-12&to=2026-03-12"
+    with override_settings(TIMETABLE_CACHE=cache_on):
+        client = api(user=holder.user, org=org)
+        rows = [rows_by_id(client.get(path))[str(session.pk)] for _ in range(2)]  # a miss, then a hit
+    for row in rows:
+        assert row["booking_opens_at"] == selectors_opens(org, session, priority=expected), change
+    assert expected is (change in ({}, {"credits_expire_at": NOW + timedelta(days=1)}))
+
+
+@pytest.mark.django_db
+@cached
+def test_my_booking_id_is_the_riders_own_live_booking_not_their_guests(
+    api, org, week, member, django_capture_on_commit_callbacks
+):
+    elite_30(member, now=NOW)
+    client = api(user=member.user, org=org)
+    client.get(URL)  # the page held from here on
+    with django_capture_on_commit_callbacks(execute=True):
+        host = services.booking_create(organization=org, session_id=week[0].pk, member_id=member.pk, now=NOW)
+        services.booking_create(
+            organization=org,
+            session_id=week[0].pk,
+            member_id=member.pk,
+            payment_method="FRIEND_PASS",
+            guest_name="Ayşe",
+            host_booking_id=host.pk,
+            now=NOW,
+        )
+    row = rows_by_id(client.get(URL))[str(week[0].pk)]
+    assert (row["my_booking_id"], row["booked_count"]) == (str(host.pk), 2)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.booking_cancel(organization=org, booking_id=host.pk, now=NOW)  # the guest goes with it
+    row = rows_by_id(client.get(URL))[str(week[0].pk)]
+    assert (row["my_booking_id"], row["booked_count"]) == (None, 0)
