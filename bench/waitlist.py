@@ -28,7 +28,6 @@ def prepare(riders: int) -> dict:
     from datetime import timedelta
 
     from django.db.models import Q
-    from rest_framework.authtoken.models import Token
 
     from bookings_app import services
     from bookings_app.models import LIVE, Booking, Seat, Session
@@ -76,7 +75,7 @@ def prepare(riders: int) -> dict:
     members = list(
         Member.objects.filter(organization=organization, status="ACTIVE", credit_balance__gte=2)
         .exclude(pk__in=busy)
-        .filter(~Q(user__auth_token=None))
+        .filter(~Q(user__auth_token_set=None))  # a knox token (AuthToken.user, related_name auth_token_set)
         .order_by("-user__email")[: 2 * riders]
     )
     if len(members) < 2 * riders:
@@ -89,7 +88,9 @@ def prepare(riders: int) -> dict:
     ]
     for member in waiting:
         services.waitlist_join(organization=organization, session_id=session.pk, member_id=member.pk)
-    tokens = dict(Token.objects.filter(user__memberships__in=booked).values_list("user__memberships__pk", "key"))
+    from bench.seed import bench_token
+
+    tokens = {m.pk: bench_token(m.user_id) for m in booked}  # the seed's knox tokens
     return {
         "session_id": str(session.pk),
         "organization": slug,
