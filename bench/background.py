@@ -5,7 +5,10 @@ Celery broker, db 1 the cache and throttles through `REDIS_URL`, as production s
 Celery worker (`--pool=solo` with the beat, `-l warning`) on the run's database, delivering to
 Django's file backend in a temporary directory (cheap: no mail server on the two cores). gunicorn
 hands each message to the worker after its commit (`deliver_notification.apply_async`).
-`--background sweep`: the same, but the web processes publish nothing (`NOTIFY_DELIVERY=off`) and
+`--background celery-after`: the same hand-off (each booking's `apply_async` is paid by the web
+request), but the worker starts only after the load phases and then drains the queue: the web
+tier measured on the two cores as it would run beside workers on their own machine (the worker's
+CPU is still reported, per message). `--background sweep`: like `celery`, but the web processes publish nothing (`NOTIFY_DELIVERY=off`) and
 the worker's beat sweeps the outbox every second. `--background thread`: the setup before this
 module (no broker, no Redis: each message is sent by a thread inside the web workers).
 
@@ -29,7 +32,7 @@ import psycopg
 from bench import common
 from bench.common import OUT, PYTHON, REPO
 
-MODES = ("celery", "sweep", "thread")
+MODES = ("celery", "celery-after", "sweep", "thread")
 
 
 class Background:
@@ -63,6 +66,15 @@ class Background:
             env["NOTIFY_DELIVERY"] = "off"
             worker_env["NOTIFY_SWEEP_SECONDS"] = "1"
         (self.workdir / "mail").mkdir()
+        self._worker_env = worker_env
+        if self.mode != "celery-after":
+            self.start_worker()
+        return env
+
+    def start_worker(self) -> None:
+        if self.worker is not None or not self.enabled:
+            return
+        worker_env = self._worker_env
         args = [PYTHON, "-m", "celery", "-A", "spinning", "worker", "-B", "-l", "warning", "--pool=solo"]
         args += ["--without-heartbeat", "--without-gossip", "--without-mingle", "-n", "bench@%h"]
         args += ["-s", str(self.workdir / "beat-schedule")]
@@ -75,12 +87,15 @@ class Background:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        return env
 
     def describe(self) -> str:
         if not self.enabled:
             return "no broker: each message sent by a thread of the web worker that wrote it"
-        handoff = "apply_async after each commit" if self.mode == "celery" else "no publish; the beat sweeps every 1 s"
+        handoff = {
+            "celery": "apply_async after each commit",
+            "celery-after": "apply_async after each commit; the worker starts after the load phases",
+            "sweep": "no publish; the beat sweeps every 1 s",
+        }[self.mode]
         return f"Redis :{self.redis.port} (broker, cache, throttles), 1 Celery worker (solo + beat), {handoff}"
 
     def pids(self) -> list[int]:
@@ -103,12 +118,13 @@ class Background:
     def mark(self) -> None:
         """Start counting the worker's CPU here (after its start-up; what gunicorn handed off
         before the worker listened waits in the broker's queue)."""
-        if self.enabled and self.worker.poll() is not None:
+        if self.enabled and self.worker is not None and self.worker.poll() is not None:
             raise SystemExit(f"the Celery worker exited with {self.worker.returncode}; see {OUT}/bench-celery.log")
         self.cpu_at_start = self.cpu_seconds()
 
     def wait_all_sent(self, since: str, timeout: float = 300) -> dict:
         """Wait until every message written since `since` is SENT (the worker's backlog drains)."""
+        self.start_worker()  # celery-after: the queue drains now
         started = time.monotonic()
         while True:
             counts = notification_counts(self.database, since)

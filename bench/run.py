@@ -53,7 +53,7 @@ def parse_args(argv=None):
         "--background",
         default="celery",
         choices=MODES,
-        help="celery: Redis + one Celery worker, apply_async per message (production); sweep: the same, the "
+        help="celery: Redis + one Celery worker, apply_async per message (production); celery-after: the same, the worker started after the load phases (the web tier alone on the cores); sweep: the same, the "
         "worker sweeping every 1 s instead; thread: no broker, a thread in each web worker (bench/background.py)",
     )
     parser.add_argument("--list-page-size", type=int, default=0, help="0: the API's default page size")

@@ -95,38 +95,54 @@ def select(model, where: str, params, *, lock: bool = False, order_by: str = "",
     `{field}` (`"{member} = %s AND {remaining} > 0"`). `lock`: `FOR UPDATE OF x` (skipped where the
     database has no row locks, and when a control test switched locks off: spinning.locking)."""
     cols = columns(model, "x")
+    sql = _select_sql(model, where, order_by, limit, for_update("x") if lock else "")
+    with default_connection.cursor() as cursor:
+        cursor.execute(sql, adapt(params))
+        return [cols.load(row) for row in cursor.fetchall()]
+
+
+@functools.lru_cache(maxsize=512)
+def _select_sql(model, where: str, order_by: str, limit: int | None, locking_clause: str) -> str:
+    """The statement of `select`, written once per shape and process."""
+    cols = columns(model, "x")
     named = _Named(cols.column)
     sql = f"SELECT {cols.sql} FROM {cols.table} x WHERE {where.format_map(named)}"
     if order_by:
         sql += f" ORDER BY {order_by.format_map(named)}"
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    if lock:
-        sql += for_update("x")
-    with default_connection.cursor() as cursor:
-        cursor.execute(sql, adapt(params))
-        return [cols.load(row) for row in cursor.fetchall()]
+    return sql + locking_clause
 
 
 def exists(model, where: str, params) -> bool:
     """Whether a row of `model` (alias `x`) matches `where` (fields as `{field}`)."""
-    cols = columns(model, "x")
-    sql = f"SELECT 1 FROM {cols.table} x WHERE {where.format_map(_Named(cols.column))} LIMIT 1"
+    sql = _exists_sql(model, where)
     with default_connection.cursor() as cursor:
         cursor.execute(sql, adapt(params))
         return cursor.fetchone() is not None
+
+
+@functools.lru_cache(maxsize=512)
+def _exists_sql(model, where: str) -> str:
+    cols = columns(model, "x")
+    return f"SELECT 1 FROM {cols.table} x WHERE {where.format_map(_Named(cols.column))} LIMIT 1"
 
 
 def update(model, assignments: str, where: str, params) -> int:
     """`UPDATE <model> SET <assignments> WHERE <where>` (fields as `{field}`, no alias); returns
     the rows changed: a conditional update (`{remaining} = {remaining} - %s ... AND {remaining}
     >= %s`) tells whether its condition held, as `QuerySet.update` does."""
-    cols = columns(model, "x")
-    named = _Named(cols.bare)
-    sql = f"UPDATE {cols.table} SET {assignments.format_map(named)} WHERE {where.format_map(named)}"
+    sql = _update_sql(model, assignments, where)
     with default_connection.cursor() as cursor:
         cursor.execute(sql, adapt(params))
         return cursor.rowcount
+
+
+@functools.lru_cache(maxsize=512)
+def _update_sql(model, assignments: str, where: str) -> str:
+    cols = columns(model, "x")
+    named = _Named(cols.bare)
+    return f"UPDATE {cols.table} SET {assignments.format_map(named)} WHERE {where.format_map(named)}"
 
 
 @functools.cache

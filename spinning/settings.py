@@ -136,6 +136,12 @@ if DB_VENDOR_IS_POSTGRES:
         DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
             f"-c lock_timeout={LOCK_TIMEOUT_MS} -c statement_timeout={STATEMENT_TIMEOUT_MS}"
         )
+        if os.environ.get("DATABASE_PREPARED", "1") == "1":
+            # Parameters bound by the server and a statement prepared once it has run twice on a
+            # connection (psycopg's prepare_threshold): PostgreSQL then skips parsing and planning
+            # of the hot paths' statements, most of their server time (docs/PERFORMANCE.md). Not
+            # behind PgBouncer 1.18 in transaction mode, which cannot keep prepared statements.
+            DATABASES["default"]["OPTIONS"].update(server_side_binding=True, prepare_threshold=2)
 
 # A streaming read replica for reads that may lag (the reports), only when DATABASE_REPLICA_URL
 # is set: spinning/db_router.py, docs/SCALING.md.

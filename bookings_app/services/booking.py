@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -264,7 +265,7 @@ def booking_create(
     if not is_guest:
         # The schedule-drop rush: a taken bike or a full session is refused from one unlocked
         # read, before the transaction (no BEGIN, no key claimed, no lock queued behind the winners).
-        session = _read_session(organization=organization, session_id=session_id, seat_id=seat_id)
+        session = _read_session(organization=organization, session_id=session_id, seat_id=seat_id, member_id=member_id)
         try:
             _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
         except (SeatTaken, SessionFull):
@@ -371,19 +372,17 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
     unknown member or seat: the locked path answers). A stale read can only refuse a request that
     raced with a cancellation, a legitimate answer to a race. Members' own bookings only. A
     request that will succeed pays nothing here but the holder subquery of a bike."""
-    holder = getattr(session, "early_bike_holder", None)
+    early = session.early
+    holder = early.bike_holder
     full = session.booked_count >= session.capacity
     member_uuid = _as_uuid(member_id)
     if (holder is None and not full) or member_uuid is None:
         return
-    active, holds, seat = _early_facts(
-        organization=organization, session=session, member_id=member_uuid, seat_id=seat_id
-    )
     facts = RefusalFacts(
         member_has_priority=lambda: False,  # unknown here: before the general opening, the locked path decides
-        member_is_active=lambda: active,
-        member_holds_booking=lambda: holder == member_uuid or holds,
-        seat=lambda: _seat_or_invalid(seat_id, seat),
+        member_is_active=lambda: early.member_active,
+        member_holds_booking=lambda: holder == member_uuid or early.member_holds,
+        seat=lambda: _seat_or_invalid(seat_id, early.seat),
         seat_is_taken=lambda seat: holder is not None,
         session_is_full=lambda: full,
     )
@@ -393,26 +392,6 @@ def _refuse_early(session: Session, *, organization, member_id, seat_id, now) ->
         raise
     except DomainError:
         return
-
-
-def _early_facts(*, organization, session, member_id, seat_id) -> tuple[bool, bool, Seat | None]:
-    """For `_refuse_early`, in one statement: whether the member is ACTIVE, whether they hold a
-    booking of their own on the session, and the seat named (None when there is no such seat)."""
-    b, m, seat = rows.columns(Booking, "b"), rows.columns(Member, "m"), rows.columns(Seat, "x")
-    seat_uuid = _as_uuid(seat_id) if seat_id else None
-    sql = (
-        f"SELECT EXISTS(SELECT 1 FROM {m.table} m WHERE {m.column('organization')} = %s AND {m.column('id')} = %s "
-        f"AND {m.column('status')} = %s), "
-        f"EXISTS(SELECT 1 FROM {b.table} b WHERE {b.column('session')} = %s AND {b.column('member')} = %s "
-        f"AND NOT {b.column('is_guest')} AND {b.column('status')} IN (%s, %s, %s)), {seat.sql} "
-        f"FROM (SELECT 1 AS one) one LEFT OUTER JOIN {seat.table} x "
-        f"ON {seat.column('organization')} = %s AND {seat.column('id')} = %s"
-    )
-    params = [organization.pk, member_id, Member.Status.ACTIVE, session.pk, member_id, *LIVE_BOOKING_STATUSES]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, rows.adapt([*params, organization.pk, seat_uuid]))
-        active, holds, *_ = row = cursor.fetchone()
-    return bool(active), bool(holds), seat.load(row, 2)
 
 
 def _seat_or_invalid(seat_id, seat: Seat | None) -> Seat | None:
@@ -450,7 +429,12 @@ def _booking_create(
     is_guest = method == FRIEND_PASS
     session = read_session
     if session is None:
-        session = _read_session(organization=organization, session_id=session_id, seat_id=None if is_guest else seat_id)
+        session = _read_session(
+            organization=organization,
+            session_id=session_id,
+            seat_id=None if is_guest else seat_id,
+            member_id=None if is_guest else member_id,
+        )
         if not is_guest:
             _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
     host = None
@@ -493,42 +477,80 @@ def _booking_create(
     )  # fmt: skip
 
 
-def _read_session(*, organization, session_id, seat_id) -> Session:
+def _read_session(*, organization, session_id, seat_id, member_id=None) -> Session:
     """The session, unlocked (its date decides which passes to lock), with its names for the
-    answer and, when a bike is named, who holds it (for the early refusal) in the same statement."""
+    answer, and in the same statement what the early refusal looks at (`_refuse_early`): who
+    holds the bike named, and for the member booking whether they are ACTIVE, whether they hold a
+    booking of their own here, and the seat named (`session.early`). The rush's losers pay this
+    one read after authentication."""
     session_uuid = _as_uuid(session_id)
     if session_uuid is None:
         raise NotFound(gettext_lazy("No such session."))
-    s, c = rows.columns(Session, "s"), rows.columns(RideClass, "c")
-    i, loc, b = rows.columns(Instructor, "i"), rows.columns(Location, "l"), rows.columns(Booking, "b")
-    seat_uuid = _as_uuid(seat_id)
-    holder = (
-        f"(SELECT {b.column('member')} FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
-        f"AND {b.column('seat')} = %s AND {b.column('status')} IN (%s, %s, %s) LIMIT 1)"
-        if seat_uuid is not None
-        else "NULL"
-    )
-    sql = (
-        f"SELECT {s.sql}, {c.sql}, {i.sql}, {loc.sql}, {holder} FROM {s.table} s "
-        f"INNER JOIN {c.table} c ON {c.column('id')} = {s.column('ride_class')} "
-        f"INNER JOIN {i.table} i ON {i.column('id')} = {s.column('instructor')} "
-        f"INNER JOIN {loc.table} l ON {loc.column('id')} = {s.column('location')} "
-        f"WHERE {s.column('organization')} = %s AND {s.column('id')} = %s"
-    )
-    params = [seat_uuid, *LIVE_BOOKING_STATUSES] if seat_uuid is not None else []
+    seat_uuid, member_uuid = _as_uuid(seat_id), _as_uuid(member_id)
+    params = [
+        *(seat_uuid, *LIVE_BOOKING_STATUSES),  # holder
+        *(member_uuid, Member.Status.ACTIVE),  # active
+        *(member_uuid, *LIVE_BOOKING_STATUSES),  # holds
+        seat_uuid,  # the seat's join
+        *(organization.pk, session_uuid),
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(sql, rows.adapt([*params, organization.pk, session_uuid]))
+        cursor.execute(_read_session_sql(), rows.adapt(params))
         row = cursor.fetchone()
     if row is None:
         raise NotFound(gettext_lazy("No such session."))
+    s, c = rows.columns(Session, "s"), rows.columns(RideClass, "c")
+    i, loc, x = rows.columns(Instructor, "i"), rows.columns(Location, "l"), rows.columns(Seat, "x")
     session = s.load(row)
     at = s.width
     session.ride_class, at = c.load(row, at), at + c.width
     session.instructor, at = i.load(row, at), at + i.width
     session.location, at = loc.load(row, at), at + loc.width
-    if seat_uuid is not None:
-        session.early_bike_holder = _as_uuid(row[at])
+    seat, at = x.load(row, at), at + x.width
+    bike_holder, member_active, member_holds = row[at : at + 3]
+    session.early = EarlyFacts(
+        bike_holder=_as_uuid(bike_holder), member_active=bool(member_active), member_holds=bool(member_holds), seat=seat
+    )
     return session
+
+
+@functools.cache
+def _read_session_sql() -> str:
+    s, c = rows.columns(Session, "s"), rows.columns(RideClass, "c")
+    i, loc, b = rows.columns(Instructor, "i"), rows.columns(Location, "l"), rows.columns(Booking, "b")
+    m, x = rows.columns(Member, "m"), rows.columns(Seat, "x")
+    live = f"{b.column('status')} IN (%s, %s, %s)"
+    holder = (
+        f"(SELECT {b.column('member')} FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
+        f"AND {b.column('seat')} = %s AND {live} LIMIT 1)"
+    )
+    active = (
+        f"EXISTS(SELECT 1 FROM {m.table} m WHERE {m.column('organization')} = {s.column('organization')} "
+        f"AND {m.column('id')} = %s AND {m.column('status')} = %s)"
+    )
+    holds = (
+        f"EXISTS(SELECT 1 FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
+        f"AND {b.column('member')} = %s AND NOT {b.column('is_guest')} AND {live})"
+    )
+    return (
+        f"SELECT {s.sql}, {c.sql}, {i.sql}, {loc.sql}, {x.sql}, {holder}, {active}, {holds} FROM {s.table} s "
+        f"INNER JOIN {c.table} c ON {c.column('id')} = {s.column('ride_class')} "
+        f"INNER JOIN {i.table} i ON {i.column('id')} = {s.column('instructor')} "
+        f"INNER JOIN {loc.table} l ON {loc.column('id')} = {s.column('location')} "
+        f"LEFT OUTER JOIN {x.table} x ON {x.column('organization')} = {s.column('organization')} "
+        f"AND {x.column('id')} = %s "
+        f"WHERE {s.column('organization')} = %s AND {s.column('id')} = %s"
+    )
+
+
+@dataclass
+class EarlyFacts:
+    """What `_read_session` read for `_refuse_early` (unlocked)."""
+
+    bike_holder: uuid.UUID | None
+    member_active: bool
+    member_holds: bool
+    seat: Seat | None
 
 
 def _host_booking(*, organization, session, host_booking_id, member_id) -> Booking:
