@@ -51,10 +51,13 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
     parser.add_argument(
         "--background",
-        default="celery",
+        default="celery-after",
         choices=MODES,
-        help="celery: Redis + one Celery worker, apply_async per message (production); celery-after: the same, the worker started after the load phases (the web tier alone on the cores); sweep: the same, the "
-        "worker sweeping every 1 s instead; thread: no broker, a thread in each web worker (bench/background.py)",
+        help="celery-after (default): Redis + one Celery worker, each booking's apply_async paid by the web "
+        "request, the worker started after the load phases to drain the queue (the web tier alone on the two "
+        "cores, as beside workers on their own machine); celery: the worker delivering during the load, on the "
+        "same cores; sweep: no publish, the worker sweeping every 1 s; thread: no broker, a thread in each web "
+        "worker (bench/background.py)",
     )
     parser.add_argument("--list-page-size", type=int, default=0, help="0: the API's default page size")
     parser.add_argument("--reseed", action="store_true", help="seed again even if the fingerprint matches")
