@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -74,40 +75,62 @@ class Client:
 def rush(port: int, session_id: str, clients: list[dict], *, timeout: float = 60) -> dict:
     """Release len(clients) riders at once (a Barrier) at one session, each asking for one bike.
 
-    Every client opens its connection before the barrier, so what is timed is the booking.
-    """
+    Every client opens its connection and builds its request's bytes before the barrier; after
+    it, a rider only sends them and reads the answer to its end (the server closes: sync workers
+    keep no connection alive). Answers are parsed after every rider has its answer: like wrk, the
+    load generator spends as little of the two cores as it can while it is timed (its CPU is
+    reported: `client_cpu_ms`)."""
     n = len(clients)
     barrier = threading.Barrier(n + 1, timeout=timeout)
-    answers: list[Answer | None] = [None] * n
+    raw: list[tuple[float, float, bytes | None, str | None] | None] = [None] * n
     release = {"t": 0.0}
 
+    def request_bytes(k: int) -> bytes:
+        body = json.dumps({"session_id": session_id, "seat_id": clients[k]["seat_id"]}).encode()
+        head = (
+            f"POST /api/bookings HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+            f"Authorization: Bearer {clients[k]['token']}\r\nIdempotency-Key: rush-{k}\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        return head.encode() + body
+
     def rider(k: int) -> None:
-        client = Client(port, timeout=timeout)
+        payload = request_bytes(k)
+        sock = None
         try:
-            client.connect()
+            sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
         except OSError:
             pass
         try:
             barrier.wait()
         except threading.BrokenBarrierError:
             return
-        answers[k] = client.request(
-            "POST",
-            "/api/bookings",
-            token=clients[k]["token"],
-            body={"session_id": session_id, "seat_id": clients[k]["seat_id"]},
-            headers={"Idempotency-Key": f"rush-{k}"},
-        )
-        client.close()
+        started = time.monotonic()
+        try:
+            if sock is None:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+            sock.sendall(payload)
+            chunks = []
+            while chunk := sock.recv(65536):
+                chunks.append(chunk)
+            raw[k] = (started, time.monotonic(), b"".join(chunks), None)
+        except OSError as exc:
+            raw[k] = (started, time.monotonic(), None, type(exc).__name__)
+        finally:
+            if sock is not None:
+                sock.close()
 
     threads = [threading.Thread(target=rider, args=(k,), daemon=True) for k in range(n)]
     for thread in threads:
         thread.start()
     time.sleep(0.5)
+    cpu_before = time.process_time()
     release["t"] = time.monotonic()
     barrier.wait()
     for thread in threads:
         thread.join(timeout=timeout)
+    client_cpu = time.process_time() - cpu_before
+    answers = [_answer(item) if item is not None else None for item in raw]
     got = [a for a in answers if a is not None]
     wins = [a for a in got if a.status == 201]
     latencies = sorted(a.finished - release["t"] for a in got)
@@ -136,4 +159,37 @@ def rush(port: int, session_id: str, clients: list[dict], *, timeout: float = 60
         },
         "statuses": dict(sorted(codes.items())),
         "error_bodies_ok": all(a.json_ok for a in got if a.status and a.status >= 400),
+        "client_cpu_ms": round(client_cpu * 1000, 1),
     }
+
+
+def _answer(item: tuple[float, float, bytes | None, str | None]) -> Answer:
+    """An `Answer` from a raw HTTP/1.1 response read to its end (parsed after the timing)."""
+    started, finished, data, error = item
+    if data is None or not data.startswith(b"HTTP/1."):
+        return Answer(None, None, False, started, finished, error=error or "no answer")
+    status = int(data[9:12])
+    head, _, body = data.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if status >= 400:
+        ok = isinstance(parsed, dict) and "code" in parsed and "detail" in parsed
+        code = parsed.get("code") if isinstance(parsed, dict) else None
+        return Answer(status, code, ok, started, finished, body=parsed if isinstance(parsed, dict) else None)
+    return Answer(status, "-", parsed is not None, started, finished, body=parsed if isinstance(parsed, dict) else None)
+
+
+def _unchunk(body: bytes) -> bytes:
+    out, rest = [], body
+    while rest:
+        size_line, _, rest = rest.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out.append(rest[:size])
+        rest = rest[size + 2 :]
+    return b"".join(out)

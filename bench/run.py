@@ -530,7 +530,8 @@ def render_table(results: dict) -> str:
             f"{rush['successes']} successes on {rush['distinct_bikes_won']} bikes, sold out after "
             f"{rush['sold_out_after_ms']} ms, all answered after {rush['all_answered_after_ms']} ms, "
             f"p50/p95/p99 {rush['latency_ms']['p50']}/{rush['latency_ms']['p95']}/{rush['latency_ms']['p99']} ms",
-            f"      answers: {' '.join(f'{k}={v}' for k, v in rush['statuses'].items())}",
+            f"      answers: {' '.join(f'{k}={v}' for k, v in rush['statuses'].items())}; "
+            f"the riders' own CPU {rush.get('client_cpu_ms')} ms",
         ]
     else:
         lines += ["", f"rush: {results['skipped'].get('rush', 'not run')}"]
