@@ -56,7 +56,7 @@ from members_app.idempotency import (
     idempotency_complete,
     idempotency_replay_if_used,
 )
-from members_app.models import Member, Organization, User
+from members_app.models import IdempotencyRecord, Member, Organization, User
 from members_app.services import credits_spend, member_lock
 from packages_app.models import Redemption
 from spinning import clock, locking, rows
@@ -265,11 +265,14 @@ def booking_create(
     if not is_guest:
         # The schedule-drop rush: a taken bike or a full session is refused from one unlocked
         # read, before the transaction (no BEGIN, no key claimed, no lock queued behind the winners).
-        session = _read_session(organization=organization, session_id=session_id, seat_id=seat_id, member_id=member_id)
+        session = _read_session(
+            organization=organization, session_id=session_id, seat_id=seat_id, member_id=member_id, idem=idem
+        )
         try:
             _refuse_early(session, organization=organization, member_id=member_id, seat_id=seat_id, now=now)
         except (SeatTaken, SessionFull):
-            idempotency_replay_if_used(organization=organization, idem=idem)
+            if session.early.key_used:  # the same read saw the key: replay (or key reused) as the claim would
+                idempotency_replay_if_used(organization=organization, idem=idem)
             raise
     with booking_transaction(session_id=session_id, member_id=None if is_guest else member_id):
         # The booking's id is made here so that the key's record is complete from its INSERT (a
@@ -477,12 +480,12 @@ def _booking_create(
     )  # fmt: skip
 
 
-def _read_session(*, organization, session_id, seat_id, member_id=None) -> Session:
+def _read_session(*, organization, session_id, seat_id, member_id=None, idem=None) -> Session:
     """The session, unlocked (its date decides which passes to lock), with its names for the
     answer, and in the same statement what the early refusal looks at (`_refuse_early`): who
     holds the bike named, and for the member booking whether they are ACTIVE, whether they hold a
-    booking of their own here, and the seat named (`session.early`). The rush's losers pay this
-    one read after authentication."""
+    booking of their own here, the seat named, and whether the request's Idempotency-Key was
+    used before (`session.early`). The rush's losers pay this one read after authentication."""
     session_uuid = _as_uuid(session_id)
     if session_uuid is None:
         raise NotFound(gettext_lazy("No such session."))
@@ -491,6 +494,7 @@ def _read_session(*, organization, session_id, seat_id, member_id=None) -> Sessi
         *(seat_uuid, *LIVE_BOOKING_STATUSES),  # holder
         *(member_uuid, Member.Status.ACTIVE),  # active
         *(member_uuid, *LIVE_BOOKING_STATUSES),  # holds
+        *((idem.user_id, idem.scope, idem.key) if idem else (None, None, None)),  # key used
         seat_uuid,  # the seat's join
         *(organization.pk, session_uuid),
     ]
@@ -507,9 +511,13 @@ def _read_session(*, organization, session_id, seat_id, member_id=None) -> Sessi
     session.instructor, at = i.load(row, at), at + i.width
     session.location, at = loc.load(row, at), at + loc.width
     seat, at = x.load(row, at), at + x.width
-    bike_holder, member_active, member_holds = row[at : at + 3]
+    bike_holder, member_active, member_holds, key_used = row[at : at + 4]
     session.early = EarlyFacts(
-        bike_holder=_as_uuid(bike_holder), member_active=bool(member_active), member_holds=bool(member_holds), seat=seat
+        bike_holder=_as_uuid(bike_holder),
+        member_active=bool(member_active),
+        member_holds=bool(member_holds),
+        seat=seat,
+        key_used=bool(key_used),
     )
     return session
 
@@ -518,7 +526,7 @@ def _read_session(*, organization, session_id, seat_id, member_id=None) -> Sessi
 def _read_session_sql() -> str:
     s, c = rows.columns(Session, "s"), rows.columns(RideClass, "c")
     i, loc, b = rows.columns(Instructor, "i"), rows.columns(Location, "l"), rows.columns(Booking, "b")
-    m, x = rows.columns(Member, "m"), rows.columns(Seat, "x")
+    m, x, k = rows.columns(Member, "m"), rows.columns(Seat, "x"), rows.columns(IdempotencyRecord, "k")
     live = f"{b.column('status')} IN (%s, %s, %s)"
     holder = (
         f"(SELECT {b.column('member')} FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
@@ -532,8 +540,13 @@ def _read_session_sql() -> str:
         f"EXISTS(SELECT 1 FROM {b.table} b WHERE {b.column('session')} = {s.column('id')} "
         f"AND {b.column('member')} = %s AND NOT {b.column('is_guest')} AND {live})"
     )
+    key_used = (
+        f"EXISTS(SELECT 1 FROM {k.table} k WHERE {k.column('organization')} = {s.column('organization')} "
+        f"AND {k.column('user')} = %s AND {k.column('scope')} = %s AND {k.column('key')} = %s)"
+    )
     return (
-        f"SELECT {s.sql}, {c.sql}, {i.sql}, {loc.sql}, {x.sql}, {holder}, {active}, {holds} FROM {s.table} s "
+        f"SELECT {s.sql}, {c.sql}, {i.sql}, {loc.sql}, {x.sql}, {holder}, {active}, {holds}, {key_used} "
+        f"FROM {s.table} s "
         f"INNER JOIN {c.table} c ON {c.column('id')} = {s.column('ride_class')} "
         f"INNER JOIN {i.table} i ON {i.column('id')} = {s.column('instructor')} "
         f"INNER JOIN {loc.table} l ON {loc.column('id')} = {s.column('location')} "
@@ -551,6 +564,7 @@ class EarlyFacts:
     member_active: bool
     member_holds: bool
     seat: Seat | None
+    key_used: bool = False
 
 
 def _host_booking(*, organization, session, host_booking_id, member_id) -> Booking:

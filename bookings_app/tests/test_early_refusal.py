@@ -223,3 +223,20 @@ def test_a_retry_of_a_booking_that_went_through_replays_it_even_once_the_bike_is
         book(rider, session, seat_id=seat(layout, "A1").pk, idem=idem)
     # then it is told about its own booking, not that the bike is taken
     assert replay.value.resource_id == first.pk
+
+
+def test_a_rider_with_a_fresh_key_is_refused_in_the_same_one_read(
+    org, layout, member, rider, no_locks_taken, django_assert_max_num_queries
+):
+    from members_app.idempotency import IdempotencyRequest
+
+    session = make_session(org, NOW + timedelta(days=1), layout=layout)
+    bike = seat(layout, "A1")
+    held(session, member, bike)
+    organization = rider.organization
+    idem = IdempotencyRequest(user_id=rider.user_id, scope="booking", key="rush-7", request_hash="h")
+    # the key's look-up rides in the session's read: a key never used costs nothing more
+    with django_assert_max_num_queries(1), pytest.raises(SeatTaken):
+        services.booking_create(
+            organization=organization, session_id=session.pk, member_id=rider.pk, seat_id=bike.pk, now=NOW, idem=idem
+        )
