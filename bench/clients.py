@@ -60,16 +60,20 @@ class Client:
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             return Answer(None, None, False, started, time.monotonic(), error=type(exc).__name__)
-        finished = time.monotonic()
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            data = None
-        if status >= 400:
-            ok = isinstance(data, dict) and "code" in data and "detail" in data
-            code = data.get("code") if isinstance(data, dict) else None
-            return Answer(status, code, ok, started, finished, body=data if isinstance(data, dict) else None)
-        return Answer(status, "-", data is not None, started, finished, body=data if isinstance(data, dict) else None)
+        return _judged(status, raw, started, time.monotonic())
+
+
+def _judged(status: int, raw: bytes, started: float, finished: float) -> Answer:
+    """The answer with its body parsed: an error must carry the API's shape (`code`, `detail`)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    body = data if isinstance(data, dict) else None
+    if status >= 400:
+        ok = body is not None and "code" in body and "detail" in body
+        return Answer(status, body.get("code") if body else None, ok, started, finished, body=body)
+    return Answer(status, "-", data is not None, started, finished, body=body)
 
 
 def rush(port: int, session_id: str, clients: list[dict], *, timeout: float = 60) -> dict:
@@ -172,15 +176,7 @@ def _answer(item: tuple[float, float, bytes | None, str | None]) -> Answer:
     head, _, body = data.partition(b"\r\n\r\n")
     if b"transfer-encoding: chunked" in head.lower():
         body = _unchunk(body)
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    if status >= 400:
-        ok = isinstance(parsed, dict) and "code" in parsed and "detail" in parsed
-        code = parsed.get("code") if isinstance(parsed, dict) else None
-        return Answer(status, code, ok, started, finished, body=parsed if isinstance(parsed, dict) else None)
-    return Answer(status, "-", parsed is not None, started, finished, body=parsed if isinstance(parsed, dict) else None)
+    return _judged(status, body, started, finished)
 
 
 def _unchunk(body: bytes) -> bytes:
