@@ -455,11 +455,13 @@ def _booking_create(
     # 2. The redemptions that may pay.
     all_access, friend_passes = _lock_payers(member=member, method=method, local_day=local_day, now=now)
     # 3. The session: every booking of the session queues here; re-read under the lock.
+    # The seat named was read with the session (a guest's was not: its read named no bike).
+    seat_read = session.early.seat if not is_guest else None
     session = _lock_session(session)
     # 4. DOMAIN.md 9's refusals, re-counted under the locks (the guest's host booking locked in turn).
     seat = _refuse_locked(
-        organization=organization, session=session, member=member, seat_id=seat_id, host=host,
-        friend_passes=friend_passes, now=now,
+        organization=organization, session=session, member=member, seat_id=seat_id, seat_read=seat_read,
+        host=host, friend_passes=friend_passes, now=now,
     )  # fmt: skip
     cost = seat.credit_cost if seat is not None else 1
     # 5. Payment, in DOMAIN.md 9's order.
@@ -601,7 +603,7 @@ def _lock_session(session: Session) -> Session:
     return locked
 
 
-def _refuse_locked(*, organization, session, member, seat_id, host, friend_passes, now) -> Seat | None:
+def _refuse_locked(*, organization, session, member, seat_id, seat_read, host, friend_passes, now) -> Seat | None:
     """DOMAIN.md 9's refusals under the member and session locks (`refuse_in_order`): the
     authoritative answer. Returns the seat asked for."""
 
@@ -628,7 +630,9 @@ def _refuse_locked(*, organization, session, member, seat_id, host, friend_passe
         return full
 
     facts = member_facts(member=member, session=session, now=now)
-    facts.seat = lambda: _seat_named(organization, seat_id)
+    # Seats are not locked (staff retire one with no booking in flight in mind), so the row read
+    # with the session is as good as a second read here; whether it is taken is re-read below.
+    facts.seat = lambda: _seat_or_invalid(seat_id, seat_read) if seat_read else _seat_named(organization, seat_id)
     facts.seat_is_taken, facts.session_is_full = seat_is_taken, session_is_full
     facts.guest_checks = guest_checks if host is not None else None
     return refuse_in_order(organization=organization, session=session, now=now, facts=facts, guest=host is not None)
